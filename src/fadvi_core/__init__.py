@@ -1,0 +1,24 @@
+"""fadvi_core: the FADVI model (Factor Disentanglement Variational Inference) on scvi-tools.
+
+Qt-free: it runs in notebooks, scripts and cluster jobs, and behind the desktop app.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._checks import InputProblem, find_input_problems, pad_missing_genes
+from ._hooks import Cancelled, ChunkProgress, TrainingProgress
+from ._io import ModelFileError
+from ._model import FADVI
+from ._module import FADVAE
+
+try:
+    __version__ = version("fadvi-desktop")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "FADVI", "FADVAE", "Cancelled", "ChunkProgress", "InputProblem", "ModelFileError",
+    "TrainingProgress", "find_input_problems", "pad_missing_genes",
+]

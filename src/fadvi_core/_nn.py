@@ -1,0 +1,124 @@
+"""Neural-network building blocks of the FADVI module."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+_BN = {"momentum": 0.01, "eps": 1e-3}
+_VAR_EPS = 1e-4
+
+
+def hidden_block(n_in: int, n_out: int, dropout_rate: float) -> nn.Sequential:
+    """Linear, batch norm, ReLU, dropout: the unit every stack here is made of."""
+    return nn.Sequential(
+        nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out, **_BN), nn.ReLU(), nn.Dropout(dropout_rate)
+    )
+
+
+class TripleEncoder(nn.Module):
+    """Three Gaussian encoders, q(z_b|x), q(z_l|x) and q(z_r|x), sharing one input.
+
+    The three first layers are one fused ``Linear`` (the genes-wide matmul dominates the cost);
+    this is the same function as three separate encoders, computed in one pass.
+    """
+
+    names = ("b", "l", "r")
+
+    def __init__(self, n_input: int, n_latents: tuple[int, int, int], n_hidden: int,
+                 n_layers: int, dropout_rate: float):
+        super().__init__()
+        self.n_hidden = n_hidden
+        self.first = nn.Linear(n_input, 3 * n_hidden)
+        self.first_norm = nn.BatchNorm1d(3 * n_hidden, **_BN)
+        self.dropout = nn.Dropout(dropout_rate)
+        self.rest = nn.ModuleList(
+            nn.Sequential(*[hidden_block(n_hidden, n_hidden, dropout_rate)
+                            for _ in range(n_layers - 1)])
+            for _ in range(3)
+        )
+        self.mean = nn.ModuleList(nn.Linear(n_hidden, n) for n in n_latents)
+        self.log_var = nn.ModuleList(nn.Linear(n_hidden, n) for n in n_latents)
+
+    def _head(self, index: int, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.rest[index](hidden)
+        loc = self.mean[index](hidden)
+        scale = torch.sqrt(torch.exp(self.log_var[index](hidden)) + _VAR_EPS)
+        return loc, scale
+
+    def forward(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Return ``(loc, scale)`` for z_b, z_l and z_r, each ``(n_cells, n_latent_*)``."""
+        hidden = self.dropout(F.relu(self.first_norm(self.first(x))))
+        chunks = hidden.split(self.n_hidden, dim=1)
+        return [self._head(i, chunk) for i, chunk in enumerate(chunks)]
+
+    def forward_one(self, x: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(loc, scale)`` of one space only, computing just its slice of the fused layer."""
+        i = self.names.index(name)
+        rows = slice(i * self.n_hidden, (i + 1) * self.n_hidden)
+        norm = self.first_norm
+        pre = F.linear(x, self.first.weight[rows], self.first.bias[rows])
+        if self.training:
+            raise RuntimeError("forward_one is for evaluation; call module.eval() first.")
+        pre = F.batch_norm(pre, norm.running_mean[rows], norm.running_var[rows],
+                           norm.weight[rows], norm.bias[rows], False, 0.0, norm.eps)
+        return self._head(i, F.relu(pre))
+
+
+class CovariateMLP(nn.Module):
+    """Fully connected stack that re-injects covariates (one-hot batch etc.) at every layer."""
+
+    def __init__(self, n_input: int, n_covariates: int, n_hidden: int, n_layers: int,
+                 dropout_rate: float):
+        super().__init__()
+        sizes = [n_input] + [n_hidden] * n_layers
+        self.layers = nn.ModuleList(
+            hidden_block(n_in + n_covariates, n_out, dropout_rate)
+            for n_in, n_out in zip(sizes[:-1], sizes[1:])
+        )
+
+    def forward(self, x: torch.Tensor, covariates: torch.Tensor | None) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x if covariates is None else torch.cat([x, covariates], dim=1))
+        return x
+
+
+class Classifier(nn.Module):
+    """One-hidden-layer classifier returning logits ``(n_cells, n_classes)``."""
+
+    def __init__(self, n_input: int, n_classes: int, n_hidden: int, dropout_rate: float):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(n_input, n_hidden), nn.ReLU(), nn.Dropout(dropout_rate),
+            nn.Linear(n_hidden, n_classes),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class _ReverseGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+def reverse_gradient(x: torch.Tensor) -> torch.Tensor:
+    """Identity forward, negated gradient backward (the adversarial heads' trick)."""
+    return _ReverseGradient.apply(x)
+
+
+def cross_covariance_penalty(*spaces: torch.Tensor) -> torch.Tensor:
+    """Sum over pairs of spaces of the squared Frobenius norm of their cross-covariance."""
+    centred = [z - z.mean(dim=0, keepdim=True) for z in spaces]
+    n = max(spaces[0].shape[0] - 1, 1)
+    total = spaces[0].new_zeros(())
+    for i in range(len(centred)):
+        for j in range(i + 1, len(centred)):
+            total = total + ((centred[i].T @ centred[j]) / n).pow(2).sum()
+    return total
