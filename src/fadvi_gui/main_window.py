@@ -1,0 +1,346 @@
+"""The main window: menus, docks and status bar, and the wiring of panels to the session.
+
+Panels emit requests; the window passes them to the :class:`~fadvi_gui.session.Session`
+and shows the session's signals in the panels. The window is the only place
+that knows both sides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from qtpy.QtWidgets import (
+    QAction, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
+    QWidget,
+)
+
+from fadvi_gui import settings as stored
+from fadvi_gui.choices import DataChoices
+from fadvi_gui.dialogs import about_dialog, error_dialog
+from fadvi_gui.panels.data_panel import DataPanel
+from fadvi_gui.panels.training_panel import TrainingPanel
+from fadvi_gui.session import Session
+from fadvi_gui.tasks import available_devices
+
+DEMO_NAME = "pbmc_symphony.h5ad"
+_OPEN_FILTER = "Single-cell data (*.h5ad *.h5 *.mtx *.mtx.gz);;All files (*)"
+
+
+def demo_path() -> Path:
+    """Return the built-in demo dataset: shipped in the package, else at the repository root."""
+    here = Path(__file__).resolve()
+    packaged = here.parent / "resources" / DEMO_NAME
+    return packaged if packaged.exists() else here.parents[2] / "resources" / DEMO_NAME
+
+
+class MainWindow(QMainWindow):
+    """FADVI's window: data panel, training panel and a central area for the latent viewer.
+
+    Parameters
+    ----------
+    session
+        The session to show; a new one when None.
+
+    Attributes
+    ----------
+    session, data_panel, training_panel
+        The parts the window wires together.
+    confirm_close
+        Called when the window closes during training; return True to stop
+        training and close. Replace it to answer without a dialog.
+    last_dialog
+        The most recent error or About box (non-modal, opened with ``open()``).
+
+    Signals
+    -------
+    dialog_shown(object)
+        An error or About box was opened; carries the ``QMessageBox``.
+    """
+
+    dialog_shown = Signal(object)
+
+    def __init__(self, session: Session | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("FADVI")
+        self.setObjectName("fadviMainWindow")
+        self.setAcceptDrops(True)
+        self.resize(1400, 860)
+        self.settings = stored.open_settings()
+        self.session = session or Session(self)
+        self.confirm_close = self._ask_close_during_training
+        self.last_dialog: QMessageBox | None = None
+        self._closing = False
+
+        self.data_panel = DataPanel()
+        self.training_panel = TrainingPanel(devices=available_devices())
+        self.training_panel.set_settings(stored.read_json(self.settings, "training/settings", {}) or {})
+        self._placeholder = QLabel("Train a model to see its latent spaces here.")
+        self._placeholder.setAlignment(Qt.AlignCenter)
+        self._placeholder.setEnabled(False)
+        self.setCentralWidget(self._placeholder)
+        self.data_dock = self.add_dock("Data", self.data_panel, "dataDock")
+        self.training_dock = self.add_dock("Training", self.training_panel, "trainingDock")
+        self.splitDockWidget(self.data_dock, self.training_dock, Qt.Horizontal)
+        self.resizeDocks([self.data_dock, self.training_dock], [430, 480], Qt.Horizontal)
+
+        self._build_menus()
+        self._build_status_bar()
+        self._connect()
+        self._restore_window_state()
+        self._refresh_actions()
+
+    # --------------------------------------------------------------- layout
+    def add_dock(
+        self, title: str, widget: QWidget, name: str, area: Qt.DockWidgetArea = Qt.LeftDockWidgetArea
+    ) -> QDockWidget:
+        """Put ``widget`` in a dock (listed in the View menu once menus exist) and return the dock."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        if hasattr(self, "view_menu"):
+            self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def set_central_view(self, widget: QWidget) -> None:
+        """Replace the central area (where the latent viewer goes)."""
+        self.setCentralWidget(widget)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = self._action(file_menu, "&Open...", self._on_open_action_triggered, QKeySequence.Open)
+        self.open_folder_action = self._action(file_menu, "Open 10x &Folder...", self._on_open_folder_action_triggered)
+        self.recent_menu = QMenu("Open &Recent", self)
+        file_menu.addMenu(self.recent_menu)
+        self.demo_action = self._action(file_menu, "Open &Demo Data", self.open_demo)
+        file_menu.addSeparator()
+        self.save_action = self._action(file_menu, "Save &As...", self._on_save_action_triggered, QKeySequence.SaveAs)
+        file_menu.addSeparator()
+        self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"))
+        self.view_menu = self.menuBar().addMenu("&View")
+        for dock in (self.data_dock, self.training_dock):
+            self.view_menu.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = self._action(help_menu, "&About FADVI", self.show_about)
+        self._fill_recent_menu(stored.recent_files(self.settings))
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _build_status_bar(self) -> None:
+        self.busy_label = QLabel("")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.setVisible(False)
+        self.data_label = QLabel("No data open")
+        bar = self.statusBar()
+        bar.addWidget(self.busy_label)
+        bar.addWidget(self.busy_bar)
+        bar.addPermanentWidget(self.data_label)
+
+    def _connect(self) -> None:
+        panel, training, session = self.data_panel, self.training_panel, self.session
+        panel.open_requested.connect(self._on_open_action_triggered)
+        panel.open_demo_requested.connect(self.open_demo)
+        panel.choices_changed.connect(self._on_data_panel_choices_changed)
+        panel.drop_cells_requested.connect(session.drop_cells)
+        training.train_requested.connect(self._on_training_panel_train_requested)
+        training.cancel_requested.connect(session.cancel_training)
+        session.data_loaded.connect(self._on_session_data_loaded)
+        session.problems_changed.connect(self._on_session_problems_changed)
+        session.training_started.connect(self._on_session_training_started)
+        session.training_progress.connect(training.show_progress)
+        session.training_ended.connect(self._on_session_training_ended)
+        session.busy_changed.connect(self._on_session_busy_changed)
+        session.error.connect(self.show_error)
+        session.saved.connect(lambda path: self.statusBar().showMessage(f"Saved {path}", 8000))
+
+    # -------------------------------------------------------------- actions
+    def open_file(self, path: str | Path) -> None:
+        """Open ``path`` (.h5ad, 10x .h5 or 10x folder) in a worker."""
+        self.session.open(path)
+
+    def open_demo(self) -> None:
+        """Open the built-in demo dataset."""
+        self.open_file(demo_path())
+
+    def save_as(self, path: str | Path) -> None:
+        """Write the annotated data to ``path`` (never over the opened file)."""
+        self.session.save_as(path)
+
+    def show_error(self, message: str, details: str = "") -> QMessageBox:
+        """Open a non-blocking error box with ``details`` behind "Show Details..."."""
+        box = error_dialog(self, message, details)
+        return self._open_dialog(box)
+
+    def show_about(self) -> QMessageBox:
+        """Open the About box with versions."""
+        return self._open_dialog(about_dialog(self))
+
+    def _open_dialog(self, box: QMessageBox) -> QMessageBox:
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        self.last_dialog = box
+        self.dialog_shown.emit(box)
+        return box
+
+    def _on_open_action_triggered(self) -> None:
+        start = self.settings.value("paths/last_dir", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Open single-cell data", start, _OPEN_FILTER)
+        if path:
+            self.open_file(path)
+
+    def _on_open_folder_action_triggered(self) -> None:
+        start = self.settings.value("paths/last_dir", str(Path.home()))
+        path = QFileDialog.getExistingDirectory(self, "Open a 10x folder (matrix.mtx, features.tsv, barcodes.tsv)", start)
+        if path:
+            self.open_file(path)
+
+    def _on_save_action_triggered(self) -> None:
+        source = self.session.path
+        suggestion = source.with_name(f"{source.stem.removesuffix('.h5')}_fadvi.h5ad") if source else Path.home() / "fadvi.h5ad"
+        path, _ = QFileDialog.getSaveFileName(self, "Save annotated data", str(suggestion), "AnnData (*.h5ad)")
+        if path:
+            self.save_as(path if path.endswith(".h5ad") else f"{path}.h5ad")
+
+    def _fill_recent_menu(self, paths: list[str]) -> None:
+        self.recent_menu.clear()
+        for path in paths:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_file(p))
+        if paths:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._on_recent_menu_clear)
+        self.recent_menu.setEnabled(bool(paths))
+
+    def _on_recent_menu_clear(self) -> None:
+        stored.clear_recent_files(self.settings)
+        self._fill_recent_menu([])
+
+    # ---------------------------------------------------------- panel slots
+    def _on_data_panel_choices_changed(self, choices: DataChoices) -> None:
+        stored.write_json(self.settings, "data/choices", choices.as_dict())
+        self.session.set_choices(choices)
+        self._refresh_actions()
+
+    def _on_training_panel_train_requested(self, settings) -> None:
+        stored.write_json(self.settings, "training/settings", self.training_panel.settings_dict())
+        self.session.train(settings)
+
+    # -------------------------------------------------------- session slots
+    def _on_session_data_loaded(self, adata) -> None:
+        path = self.session.path
+        if path is not None:
+            self._fill_recent_menu(stored.add_recent_file(self.settings, str(path)))
+            self.settings.setValue("paths/last_dir", str(path.parent))
+        self.data_label.setText(f"{adata.n_obs:,} cells x {adata.n_vars:,} genes")
+        self.setWindowTitle(f"FADVI - {path.name}" if path else "FADVI")
+        preferred = DataChoices(**_choices_kwargs(stored.read_json(self.settings, "data/choices", {})))
+        self.data_panel.set_data(adata, path.name if path else "data", preferred)
+
+    def _on_session_problems_changed(self, problems: list) -> None:
+        self.data_panel.show_problems(problems)
+        self._refresh_actions()
+
+    def _on_session_training_started(self, settings) -> None:
+        self.data_panel.set_locked(True)
+        self.training_panel.show_started(settings)
+        self._refresh_actions()
+
+    def _on_session_training_ended(self, outcome: str) -> None:
+        self.training_panel.show_ended(outcome)
+        self.data_panel.set_locked(False)
+        self.statusBar().showMessage(f"Training {outcome}.", 8000)
+        self._refresh_actions()
+
+    def _on_session_busy_changed(self, text: str) -> None:
+        self.busy_label.setText(f"{text}..." if text else "")
+        self.busy_bar.setVisible(bool(text))
+        self._refresh_actions()
+        if not text and self._closing:
+            self.close()
+
+    def _refresh_actions(self) -> None:
+        session = self.session
+        self.save_action.setEnabled(session.adata is not None and not session.is_training)
+        for action in (self.open_action, self.open_folder_action, self.demo_action, self.recent_menu.menuAction()):
+            action.setEnabled(not session.is_training)
+        if session.adata is None:
+            reason = "Open data to train."
+        elif not session.checks_current:
+            reason = "Checking the data..."
+        elif any(p.severity == "error" for p in session.problems):
+            reason = "Fix the problems listed under Checks first."
+        else:
+            reason = "A job is running."
+        self.training_panel.set_can_train(session.can_train, reason)
+
+    # ------------------------------------------------------------ closing
+    def _ask_close_during_training(self) -> bool:
+        answer = QMessageBox.question(
+            self, "Training is running",
+            "A model is training. Stop training and close FADVI?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No,
+        )
+        return answer == QMessageBox.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Ask before stopping a training run, then close once every worker has ended."""
+        if self.session.is_busy:
+            if not self._closing and self.session.is_training and not self.confirm_close():
+                event.ignore()
+                return
+            self._closing = True
+            self.session.cancel_all()
+            self.busy_label.setText("Stopping before closing...")
+            event.ignore()
+            return
+        self._save_window_state()
+        event.accept()
+
+    def _save_window_state(self) -> None:
+        stored.write_json(self.settings, "training/settings", self.training_panel.settings_dict())
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def _restore_window_state(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    # -------------------------------------------------------- drag and drop
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        """Accept a dragged local file or folder."""
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        """Open the first dropped local file or folder."""
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths and not self.session.is_training:
+            event.acceptProposedAction()
+            self.open_file(paths[0])
+
+
+def _choices_kwargs(values: dict) -> dict:
+    """Return stored choices as DataChoices keyword arguments, dropping unknown keys."""
+    if not isinstance(values, dict):
+        return {}
+    fields = DataChoices.__dataclass_fields__
+    out = {k: v for k, v in values.items() if k in fields}
+    for key in ("categorical_covariate_keys", "continuous_covariate_keys"):
+        out[key] = tuple(out.get(key) or ())
+    return out

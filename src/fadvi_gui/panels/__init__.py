@@ -1,0 +1,8 @@
+"""The window's panels: plain widgets that show state and emit request signals."""
+
+from __future__ import annotations
+
+from fadvi_gui.panels.data_panel import DataPanel
+from fadvi_gui.panels.training_panel import TrainingPanel
+
+__all__ = ["DataPanel", "TrainingPanel"]
