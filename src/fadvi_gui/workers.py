@@ -117,10 +117,15 @@ class Job(QObject):
 
     def start(self) -> None:
         """Queue the function on the global thread pool."""
-        worker = create_worker(self._call, _start_thread=False)
-        worker.returned.connect(self._on_worker_returned)
-        worker.errored.connect(self._on_worker_errored)
-        worker.finished.connect(self._on_worker_finished)
+        worker = create_worker(
+            self._call,
+            _start_thread=False,
+            _connect={
+                "returned": self._on_worker_returned,
+                "errored": self._on_worker_errored,
+                "finished": self._on_worker_finished,
+            },
+        )
         self._worker = worker
         worker.start()
 
