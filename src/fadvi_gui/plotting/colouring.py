@@ -17,7 +17,8 @@ from fadvi_gui.plotting.palettes import MISSING_RGBA, categorical_palette, virid
 
 #: Label of the legend entry for cells with no value.
 MISSING_LABEL = "(missing)"
-#: Columns with more distinct text values than this are not offered for colouring (cell names, barcodes).
+#: Text columns with more distinct values than this, or with a distinct value for
+#: most cells (names, barcodes), are not offered for colouring.
 MAX_CATEGORIES = 500
 #: Number of colour steps a numeric colouring uses.
 NUMERIC_STEPS = 256
@@ -68,7 +69,10 @@ def column_kind(values: pd.Series) -> Kind | None:
     if pd.api.types.is_numeric_dtype(dtype):
         return "numeric"
     if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-        return "categorical" if values.nunique(dropna=True) <= MAX_CATEGORIES else None
+        distinct = values.nunique(dropna=True)
+        # A column with a value per cell is a name, not a grouping.
+        looks_like_names = distinct > 50 and distinct >= 0.5 * len(values)
+        return "categorical" if distinct <= MAX_CATEGORIES and not looks_like_names else None
     return None
 
 
