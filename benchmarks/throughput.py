@@ -1,0 +1,346 @@
+"""Speed and memory: fadvi_core vs the reference ``fadvi``, same data, same settings, CPU.
+
+Data: ``pbmc3tech_savercat`` restricted to its 2,000 highly variable genes (scanpy seurat_v3 on
+counts, batch-aware), cells replicated ``--replicate`` times for steadier timings, labels of the
+``VDJ`` batch hidden. Default hyperparameters, ``batch_size`` 128, ``train_size`` 0.9.
+
+Each method runs in its own subprocess (this script with ``--worker METHOD``) so that peak memory
+is that method's alone: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (peak resident set size of
+the process, including the Python interpreter, torch and the data) read at each stage.
+
+Measured per method:
+
+- training cells/s = (training-split cells x epochs) / wall time of ``model.train`` (setup_anndata
+  and model construction excluded);
+- prediction cells/s = cells / wall time of ``model.predict`` (hard labels, all cells, best of 3);
+- IG cells/s = cells / wall time of ``model.predict(interpretability="ig")`` on ``--ig-cells``
+  cells (captum defaults: 50 steps, zero baseline);
+- accuracy / balanced accuracy on the hidden batch after the timed training.
+
+The parent also records the machine's float32 matmul FLOP/s (2048 x 2048, torch.matmul) and, for
+fadvi_core, checks its IG attributions against plain captum ``IntegratedGradients`` applied to its
+label-probability forward (``fadvi_core._interpretability.ClassProbability``).
+
+Run with the benchmark venv, from the repository root::
+
+    .bench-venv/bin/python benchmarks/throughput.py --epochs 10 --replicate 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+HIDDEN = "VDJ"
+FADVI_METHODS = ("fadvi_core", "reference")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--methods", nargs="+", default=list(FADVI_METHODS), choices=FADVI_METHODS)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--replicate", type=int, default=5, help="copies of the 2,000 cells")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--ig-cells", type=int, default=256)
+    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for all methods")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rounds", type=int, default=2,
+                   help="run each method this many times, alternating the order; the best "
+                        "speed of the rounds is reported (the machine is shared)")
+    p.add_argument("--skip-ig-check", action="store_true")
+    p.add_argument("--out", default=str(C.RESULTS_DIR / "throughput"),
+                   help="output path without extension (.json and .md are written)")
+    p.add_argument("--worker", choices=FADVI_METHODS, help=argparse.SUPPRESS)
+    p.add_argument("--worker-out", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def build_data(replicate: int):
+    import anndata as ad
+
+    base = C.load_dataset("pbmc3tech_savercat")
+    adata = ad.concat([base] * replicate, index_unique="-") if replicate > 1 else base
+    adata.obs["batch"] = adata.obs["batch"].astype("category")
+    hidden_idx = C.hide_batch(adata, HIDDEN)
+    return adata, hidden_idx
+
+
+def timed(fn, repeats: int = 1):
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def ig_check(model, ig_cells: int) -> dict:
+    """fadvi_core's IG vs plain captum IntegratedGradients on the same forward."""
+    import torch
+    from captum.attr import IntegratedGradients
+    from fadvi_core._interpretability import ClassProbability
+
+    idx = np.arange(ig_cells)
+    ours = model.predict(indices=idx, interpretability="ig")
+    ours_attr = np.asarray(ours["attributions"], dtype=np.float64)
+    module = model.module
+    module.eval()
+    x = model.adata.X[idx]
+    x = torch.as_tensor(x.toarray() if hasattr(x, "toarray") else np.asarray(x),
+                        dtype=torch.float32)
+    forward = ClassProbability(module, "l")
+    with torch.no_grad():
+        probs = forward(x)
+    target = probs.argmax(dim=1)
+    ig = IntegratedGradients(forward)
+    ref_attr, delta = ig.attribute(x, baselines=torch.zeros_like(x), target=target, n_steps=50,
+                                   method="gausslegendre", return_convergence_delta=True)
+    ref_attr = ref_attr.detach().double().numpy()
+    with torch.no_grad():
+        gap = (forward(x).gather(1, target[:, None]) - forward(torch.zeros_like(x))
+               .gather(1, target[:, None])).double().numpy().ravel()
+    ours_delta = ours_attr.sum(axis=1) - gap
+    captum_delta = delta.detach().double().numpy()
+    frob = float(np.linalg.norm(ours_attr - ref_attr) / np.linalg.norm(ref_attr))
+    max_rel = float(np.abs(ours_attr - ref_attr).max() / np.abs(ref_attr).max())
+    per_cell = np.linalg.norm(ours_attr - ref_attr, axis=1) / np.maximum(
+        np.linalg.norm(ref_attr, axis=1), 1e-30)
+    return {
+        "n_cells": ig_cells,
+        "same_predictions": bool(np.array_equal(
+            np.asarray(ours["predictions"]).astype(str),
+            np.asarray(model.label_classes, dtype=object)[target.numpy()].astype(str))),
+        "relative_error_frobenius": frob,
+        "relative_error_max_abs": max_rel,
+        "relative_error_per_cell_max": float(per_cell.max()),
+        "within_1e-4": frob < 1e-4,
+        "ours_abs_delta_max": float(np.abs(ours_delta).max()),
+        "captum_abs_delta_max": float(np.abs(captum_delta).max()),
+        "ours_delta_within_captum_delta": bool(
+            np.all(np.abs(ours_delta) <= np.abs(captum_delta) + 1e-6)),
+        "abs_gap_mean": float(np.abs(gap).mean()),
+    }
+
+
+def worker(args) -> None:
+    C.quiet()
+    import scvi
+    import torch
+
+    torch.set_num_threads(args.threads)
+    method = args.worker
+    out = {"method": method, "threads": torch.get_num_threads()}
+    out["rss_mib_after_import"] = peak_rss_mib()
+    adata, hidden_idx = build_data(args.replicate)
+    out.update(n_cells=int(adata.n_obs), n_genes=int(adata.n_vars))
+    out["rss_mib_after_data"] = peak_rss_mib()
+    scvi.settings.seed = args.seed
+    model, setup_s, train_s = C.train_fadvi(method, adata, labels_key="labels_hidden",
+                                            max_epochs=args.epochs, batch_size=args.batch_size)
+    train_indices = getattr(model, "train_indices_", None)
+    n_train = len(train_indices) if train_indices is not None else int(round(0.9 * adata.n_obs))
+    out.update(setup_s=setup_s, train_s=train_s, n_train_cells=n_train, epochs=args.epochs,
+               train_cells_per_s=n_train * args.epochs / train_s)
+    out["rss_mib_after_train"] = peak_rss_mib()
+
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    pred_s, pred = timed(lambda: model.predict(), repeats=3)
+    out.update(predict_s=pred_s, predict_cells_per_s=adata.n_obs / pred_s)
+    truth = adata.obs["cell_type"].astype(str).to_numpy()[hidden_idx]
+    hidden_pred = np.asarray(pred).astype(str)[hidden_idx]
+    out["hidden_accuracy"] = float(accuracy_score(truth, hidden_pred))
+    out["hidden_balanced_accuracy"] = float(balanced_accuracy_score(truth, hidden_pred))
+    out["rss_mib_after_predict"] = peak_rss_mib()
+
+    ig_idx = np.arange(args.ig_cells)
+    ig_s, _ = timed(lambda: model.predict(indices=ig_idx, interpretability="ig"))
+    out.update(ig_s=ig_s, ig_cells=args.ig_cells, ig_cells_per_s=args.ig_cells / ig_s)
+    out["rss_mib_after_ig"] = peak_rss_mib()
+    out["peak_rss_mib"] = peak_rss_mib()
+    if method == "fadvi_core" and not args.skip_ig_check:
+        try:
+            out["ig_check"] = ig_check(model, args.ig_cells)
+        except Exception as err:  # report, do not lose the timings
+            out["ig_check"] = {"error": f"{type(err).__name__}: {err}"}
+    Path(args.worker_out).write_text(json.dumps(out, indent=2))
+
+
+def combine(runs: list[dict]) -> dict:
+    """Best speed over the rounds (least disturbed by other work), first round's accuracy,
+    largest memory, and the IG check from the round that ran it."""
+    first = dict(runs[0])
+    for key in ("train_cells_per_s", "predict_cells_per_s", "ig_cells_per_s"):
+        first[key] = max(r[key] for r in runs)
+        first[key + "_all"] = [r[key] for r in runs]
+    for key in ("train_s", "predict_s", "ig_s"):
+        first[key] = min(r[key] for r in runs)
+    for key in ("peak_rss_mib", "rss_growth_mib"):
+        first[key] = max(r[key] for r in runs)
+    first["n_rounds"] = len(runs)
+    return first
+
+
+def matmul_flops(threads: int, n: int = 2048, reps: int = 5) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.matmul(a, b)  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        torch.matmul(a, b)
+        times.append(time.perf_counter() - t0)
+    best = min(times)
+    return {"n": n, "reps": reps, "threads": threads, "best_s": best,
+            "median_s": float(np.median(times)), "gflops_best": 2 * n**3 / best / 1e9,
+            "gflops_median": 2 * n**3 / float(np.median(times)) / 1e9}
+
+
+def write_markdown(path: Path, result: dict) -> None:
+    cfg, res = result["config"], result["results"]
+    rows = [
+        ("training cells/s", "train_cells_per_s", "{:.0f}"),
+        ("prediction cells/s", "predict_cells_per_s", "{:.0f}"),
+        (f"IG cells/s ({cfg['ig_cells']} cells)", "ig_cells_per_s", "{:.1f}"),
+        ("peak RSS MiB (ru_maxrss)", "peak_rss_mib", "{:.0f}"),
+        ("RSS growth after data load, MiB", "rss_growth_mib", "{:.0f}"),
+        ("train wall s", "train_s", "{:.1f}"),
+        ("hidden-batch accuracy", "hidden_accuracy", "{:.3f}"),
+        ("hidden-batch balanced accuracy", "hidden_balanced_accuracy", "{:.3f}"),
+    ]
+    methods = list(res)
+    mm = result["matmul"]
+    lines = ["# Throughput benchmark", "", "```", result["command"], "```", "",
+             f"Started {result['started']}. CPU, torch threads = {cfg['threads']} for every "
+             f"method; pbmc3tech_savercat, 2,000 HVGs, cells x{cfg['replicate']} = "
+             f"{res[methods[0]]['n_cells']} cells, labels of `{HIDDEN}` hidden; default "
+             f"hyperparameters, batch_size {cfg['batch_size']}, {cfg['epochs']} epochs, "
+             f"seed {cfg['seed']}. Each method in its own subprocess, {cfg['rounds']} rounds in "
+             "alternating order; speeds are the best round, accuracy the first round (same "
+             "seed). Memory is that process's "
+             "peak resident set size (`ru_maxrss`, interpreter + libraries + data + model).", "",
+             f"Machine: float32 matmul 2048x2048 = {mm['gflops_best']:.1f} GFLOP/s best, "
+             f"{mm['gflops_median']:.1f} median of {mm['reps']} ({mm['threads']} thread(s)); "
+             "2 cores shared with other work, so timings carry noise (load average "
+             f"{result['load_average_before_after'][0][0]:.1f} before, "
+             f"{result['load_average_before_after'][1][0]:.1f} after).", "",
+             "| metric | " + " | ".join(methods) + (" | ours / reference |"
+                                                  if len(methods) == 2 else " |"),
+             "|---" * (len(methods) + 1 + (len(methods) == 2)) + "|"]
+    for label, key, f in rows:
+        vals = [res[m].get(key) for m in methods]
+        cells = [f.format(v) if v is not None else "n/a" for v in vals]
+        ratio = ""
+        if len(methods) == 2 and all(v for v in vals):
+            ratio = f" {vals[0] / vals[1]:.2f} |"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |" + ratio)
+    check = res.get("fadvi_core", {}).get("ig_check")
+    if check:
+        lines += ["", "## fadvi_core IG vs plain captum", ""]
+        if "error" in check:
+            lines.append(f"Check failed to run: {check['error']}")
+        else:
+            lines += [
+                f"On {check['n_cells']} cells, captum `IntegratedGradients(ClassProbability("
+                "module, 'l'))`, zero baseline, 50 steps, gausslegendre, target = predicted "
+                "class:",
+                "",
+                f"- relative error (Frobenius) {check['relative_error_frobenius']:.2e}; "
+                f"max abs diff / max abs {check['relative_error_max_abs']:.2e}; worst cell "
+                f"{check['relative_error_per_cell_max']:.2e} -> within 1e-4: "
+                f"**{check['within_1e-4']}**",
+                f"- completeness: max |sum(attr) - (f(x) - f(0))| ours "
+                f"{check['ours_abs_delta_max']:.2e}, captum's convergence delta "
+                f"{check['captum_abs_delta_max']:.2e} (mean |f(x) - f(0)| "
+                f"{check['abs_gap_mean']:.3f}) -> ours within captum's delta: "
+                f"**{check['ours_delta_within_captum_delta']}**",
+            ]
+    v = result["versions"]
+    lines += ["", "Versions: " + ", ".join(f"{k} {v[k]}" for k in sorted(v)), ""]
+    path.write_text("\n".join(lines))
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.worker:
+        worker(args)
+        return
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    results = {}
+    passthrough = ["--epochs", str(args.epochs), "--replicate", str(args.replicate),
+                   "--batch-size", str(args.batch_size), "--ig-cells", str(args.ig_cells),
+                   "--threads", str(args.threads), "--seed", str(args.seed)]
+    if args.skip_ig_check:
+        passthrough.append("--skip-ig-check")
+    rounds = {m: [] for m in args.methods}
+    errors = {}
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            order = args.methods if r % 2 == 0 else args.methods[::-1]
+            for method in order:
+                if method in errors:
+                    continue
+                target = Path(tmp) / f"{method}-{r}.json"
+                cmd = [sys.executable, os.path.abspath(__file__), "--worker", method,
+                       "--worker-out", str(target), *passthrough]
+                if r > 0:
+                    cmd.append("--skip-ig-check")
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode != 0 or not target.exists():
+                    errors[method] = proc.stderr[-3000:]
+                    print(f"{method} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
+                    continue
+                run = json.loads(target.read_text())
+                run["rss_growth_mib"] = run["peak_rss_mib"] - run["rss_mib_after_data"]
+                run["round"] = r
+                rounds[method].append(run)
+                print(json.dumps({k: v for k, v in run.items() if k != "ig_check"}), flush=True)
+    results = {m: combine(rounds[m]) if m not in errors else {"error": errors[m]}
+               for m in args.methods}
+    ok = [m for m in args.methods if "error" not in results[m]]
+    ratios = {}
+    if set(ok) >= set(FADVI_METHODS):
+        ours, ref = results["fadvi_core"], results["reference"]
+        for key in ("train_cells_per_s", "predict_cells_per_s", "ig_cells_per_s",
+                    "peak_rss_mib", "rss_growth_mib", "hidden_balanced_accuracy"):
+            ratios[key] = ours[key] / ref[key] if ref[key] else float("nan")
+    result = {
+        "command": C.command_line(),
+        "started": started,
+        "config": {k: v for k, v in vars(args).items() if not k.startswith("worker")},
+        "versions": C.versions(),
+        "load_average_before_after": [load_before, os.getloadavg()],
+        "matmul": matmul_flops(args.threads),
+        "rounds": rounds,
+        "results": results,
+        "ratio_fadvi_core_over_reference": ratios,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2))
+    if ok:
+        write_markdown(out.with_suffix(".md"), {**result, "results": {m: results[m] for m in ok}})
+        print(out.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()
