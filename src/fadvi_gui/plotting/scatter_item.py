@@ -223,20 +223,16 @@ class PointCloudItem(pg.GraphicsObject):
             codes = self._codes_drawn
             colours = argb32(self._lut)[codes]
             x, y = self._x_drawn, self._y_drawn
+            keep = None if self._code_visible.all() else self._code_visible[codes]
             if self._selected is not None:
                 chosen = self._selected[self._order]
-                colours[~chosen] = argb32(np.array([DIMMED_RGBA], dtype=np.uint8))[0]
-            else:
-                chosen = None
-            if not self._code_visible.all():
-                shown = self._code_visible[codes]
-                x, y, colours = x[shown], y[shown], colours[shown]
-                chosen = chosen[shown] if chosen is not None else None
-            if chosen is not None:
+                dim = argb32(np.array([DIMMED_RGBA], dtype=np.uint8))[0]
+                colours = np.where(chosen, colours, dim)
                 # Selected cells last, so they sit on top of the dimmed rest.
-                x = np.concatenate([x[~chosen], x[chosen]])
-                y = np.concatenate([y[~chosen], y[chosen]])
-                colours = np.concatenate([colours[~chosen], colours[chosen]])
+                rest, top = (~chosen, chosen) if keep is None else (keep & ~chosen, keep & chosen)
+                keep = np.concatenate([np.flatnonzero(rest), np.flatnonzero(top)])
+            if keep is not None:
+                x, y, colours = x[keep], y[keep], colours[keep]
             colours = np.concatenate([np.zeros(1, dtype=np.uint32), colours])
             self._drawn = (x, y, colours)
         return self._drawn
