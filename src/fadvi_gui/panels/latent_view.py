@@ -433,11 +433,11 @@ class LatentView(QWidget):
 
     def _apply_colouring(self, colouring: Colouring) -> None:
         self._colouring = colouring
-        self._canvas.set_colours(colouring.codes, colouring.lut)
+        self._canvas.set_colours(colouring.codes, colouring.lut, higher_on_top=colouring.kind == "numeric")
         if colouring.kind == "categorical":
             self._legend.show_categories(colouring.key, colouring.labels, colouring.lut, colouring.counts)
         else:
-            self._legend.show_colour_bar(colouring.key, colouring.lut[:-1], colouring.vmin, colouring.vmax)
+            self._legend.show_colour_bar(colouring.key, colouring.lut[1:], colouring.vmin, colouring.vmax)
         if self._colour_combo.findData(colouring.key) < 0:
             self._colour_combo.blockSignals(True)
             gene_item = self._colour_combo.findText("Gene: ", Qt.MatchFlag.MatchStartsWith)
@@ -505,7 +505,7 @@ class LatentView(QWidget):
         if c is None:
             return None
         if c.kind == "numeric":
-            return LegendContent(c.key, lut=c.lut[:-1], vmin=c.vmin, vmax=c.vmax)
+            return LegendContent(c.key, lut=c.lut[1:], vmin=c.vmin, vmax=c.vmax)
         shown = self._legend.visible()
         labels = tuple(label for label, on in zip(c.labels, shown) if on)
         return LegendContent(c.key, labels=labels, colours=c.lut[shown])

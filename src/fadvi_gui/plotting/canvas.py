@@ -57,6 +57,7 @@ class EmbeddingCanvas(pg.GraphicsLayoutWidget):
         self._codes: np.ndarray | None = None
         self._lut: np.ndarray | None = None
         self._code_visible: np.ndarray | None = None
+        self._higher_on_top = False
         self._selected: np.ndarray | None = None
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
@@ -102,7 +103,7 @@ class EmbeddingCanvas(pg.GraphicsLayoutWidget):
         plot.cloud.set_points(coords)
         plot.locator = None
         if self._codes is not None and len(self._codes) == len(coords):
-            plot.cloud.set_colours(self._codes, self._lut)
+            plot.cloud.set_colours(self._codes, self._lut, higher_on_top=self._higher_on_top)
             if self._code_visible is not None:
                 plot.cloud.set_code_visible(self._code_visible)
         if self._selected is not None and len(self._selected) == len(coords):
@@ -114,12 +115,16 @@ class EmbeddingCanvas(pg.GraphicsLayoutWidget):
         return self._plots[index].cloud.n_points > 0
 
     # ----------------------------------------------------------- appearance
-    def set_colours(self, codes: np.ndarray, lut: np.ndarray) -> None:
-        """Colour cell ``i`` with ``lut[codes[i]]`` in every plot; every code becomes visible."""
+    def set_colours(self, codes: np.ndarray, lut: np.ndarray, *, higher_on_top: bool = False) -> None:
+        """Colour cell ``i`` with ``lut[codes[i]]`` in every plot; every code becomes visible.
+
+        ``higher_on_top`` draws higher codes over lower ones (numbers), otherwise the order is random.
+        """
         self._codes, self._lut, self._code_visible = codes, lut, None
+        self._higher_on_top = higher_on_top
         for plot in self._plots:
             if plot.cloud.n_points == len(codes):
-                plot.cloud.set_colours(codes, lut)
+                plot.cloud.set_colours(codes, lut, higher_on_top=higher_on_top)
 
     def set_code_visible(self, visible: np.ndarray) -> None:
         """Show only cells whose code is True in ``visible``."""

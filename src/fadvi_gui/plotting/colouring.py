@@ -114,7 +114,8 @@ def numeric_colouring(
     Returns
     -------
     Colouring
-        ``kind="numeric"`` with :data:`NUMERIC_STEPS` colours and one for missing values.
+        ``kind="numeric"``: code 0 (grey) for missing values, codes 1 to
+        :data:`NUMERIC_STEPS` along viridis, low to high.
     """
     v = np.asarray(values, dtype=np.float32).ravel()
     finite = np.isfinite(v)
@@ -122,8 +123,8 @@ def numeric_colouring(
     high = float(np.max(v[finite])) if vmax is None and finite.any() else float(vmax or 1.0)
     span = high - low if high > low else 1.0
     scaled = np.clip((v - low) * (NUMERIC_STEPS / span), 0, NUMERIC_STEPS - 1)
-    codes = np.where(finite, scaled, NUMERIC_STEPS).astype(np.int32)
-    lut = np.vstack([viridis_lut(NUMERIC_STEPS), np.array(MISSING_RGBA, dtype=np.uint8)])
+    codes = np.where(finite, scaled + 1, 0).astype(np.int32)
+    lut = np.vstack([np.array(MISSING_RGBA, dtype=np.uint8), viridis_lut(NUMERIC_STEPS)])
     return Colouring(key, "numeric", codes, lut, vmin=low, vmax=high)
 
 

@@ -3,7 +3,10 @@
 Categories take the Okabe-Ito colours while there are at most eight of them;
 past eight, further colours are picked greedily to be as far as possible (in
 CIELAB) from every colour already chosen, the idea behind Glasbey's palettes.
-Numbers use viridis.
+The distance used is the smallest of those seen with normal vision, with
+protanopia and with deuteranopia (simulated as in Machado et al. 2009), so
+the added colours stay apart for most colour-blind readers too. Numbers use
+viridis.
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ def categorical_palette(n: int) -> np.ndarray:
     """
     if n <= 0:
         return np.zeros((0, 4), dtype=np.uint8)
-    full = _greedy_palette()
+    if n <= len(OKABE_ITO):
+        return np.array([hex_to_rgba(c) for c in OKABE_ITO[:n]], dtype=np.uint8)
+    full = _greedy_palette(min(_MAX_GENERATED, 32 * -(-n // 32)))
     return full[np.arange(n) % len(full)].copy()
 
 
@@ -79,23 +84,52 @@ def _srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     return np.column_stack([lightness, a, b])
 
 
-@lru_cache(maxsize=1)
-def _greedy_palette() -> np.ndarray:
+#: Linear-RGB simulation matrices of Machado, Oliveira & Fernandes (2009), severity 1.
+_PROTANOPIA = np.array(
+    [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+)
+_DEUTERANOPIA = np.array(
+    [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]
+)
+
+
+def _as_seen(rgb: np.ndarray) -> list[np.ndarray]:
+    """CIELAB of ``(n, 3)`` sRGB in [0, 1] as seen with normal vision, protanopia and deuteranopia."""
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    views = [rgb]
+    for matrix in (_PROTANOPIA, _DEUTERANOPIA):
+        simulated = np.clip(linear @ matrix.T, 0.0, 1.0)
+        views.append(np.where(simulated <= 0.0031308, simulated * 12.92, 1.055 * simulated ** (1 / 2.4) - 0.055))
+    return [_srgb_to_lab(v) for v in views]
+
+
+def _min_distance(views: list[np.ndarray], taken: list[np.ndarray]) -> np.ndarray:
+    """For each candidate, the smallest Lab distance to any taken colour under any of the three visions."""
+    return np.min(
+        [np.linalg.norm(v[:, None, :] - t[None, :, :], axis=2).min(axis=1) for v, t in zip(views, taken)],
+        axis=0,
+    )
+
+
+@lru_cache(maxsize=4)
+def _greedy_palette(count: int) -> np.ndarray:
+    """The first ``count`` colours: Okabe-Ito, then greedy picks (each prefix is the same for any ``count``)."""
     seeds = np.array([hex_to_rgba(c)[:3] for c in OKABE_ITO], dtype=float)
-    levels = np.linspace(0, 255, 18)
+    levels = np.linspace(0, 255, 16)
     grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
     lab = _srgb_to_lab(grid / 255.0)
     chroma = np.hypot(lab[:, 1], lab[:, 2])
     # Skip near-white (invisible on the background), near-black and greys (read as "missing").
-    usable = (lab[:, 0] > 25) & (lab[:, 0] < 88) & (chroma > 20)
-    grid, lab = grid[usable], lab[usable]
-    avoid = _srgb_to_lab(np.array([MISSING_RGBA[:3], DIMMED_RGBA[:3]], dtype=float) / 255.0)
+    usable = (lab[:, 0] > 30) & (lab[:, 0] < 85) & (chroma > 25)
+    grid = grid[usable]
+    views = _as_seen(grid / 255.0)
+    avoid = np.array([MISSING_RGBA[:3], DIMMED_RGBA[:3], (255, 255, 255)], dtype=float)
+    taken = _as_seen(np.vstack([seeds, avoid]) / 255.0)
+    distance = _min_distance(views, taken)
     chosen = list(seeds)
-    taken = np.vstack([_srgb_to_lab(seeds / 255.0), avoid])
-    distance = np.min(np.linalg.norm(lab[:, None, :] - taken[None, :, :], axis=2), axis=1)
-    while len(chosen) < _MAX_GENERATED:
+    while len(chosen) < count:
         pick = int(np.argmax(distance))
         chosen.append(grid[pick])
-        distance = np.minimum(distance, np.linalg.norm(lab - lab[pick], axis=1))
+        distance = np.minimum(distance, _min_distance(views, [v[pick : pick + 1] for v in views]))
     rgb = np.round(np.array(chosen)).astype(np.uint8)
     return np.column_stack([rgb, np.full(len(rgb), 255, dtype=np.uint8)])

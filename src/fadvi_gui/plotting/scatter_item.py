@@ -5,8 +5,8 @@ arrays. Each frame it rasterises the visible points at the device's own
 resolution (:mod:`fadvi_gui.plotting.raster`) and draws one image, so a frame
 costs tens of milliseconds at a million points and exports (PNG, SVG) get
 pixels at the export's size. Points are drawn in a fixed random order, so no
-category hides another just by coming last; selected cells are drawn last, in
-full colour, over the rest dimmed.
+category hides another just by coming last (numbers: highest on top);
+selected cells are drawn last, in full colour, over the rest dimmed.
 
 While the user pans or zooms a large cloud, :meth:`set_moving` switches to a
 preview that draws an even subsample and says so in the corner; the full
@@ -58,6 +58,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._x = np.zeros(0, dtype=np.float32)
         self._y = np.zeros(0, dtype=np.float32)
         self._order = np.zeros(0, dtype=np.int64)
+        self._random_order = self._order
         self._codes = np.zeros(0, dtype=np.int32)
         self._x_drawn, self._y_drawn, self._codes_drawn = self._x, self._y, self._codes
         self._lut = np.zeros((1, 4), dtype=np.uint8)
@@ -77,7 +78,8 @@ class PointCloudItem(pg.GraphicsObject):
         xy = np.asarray(coords, dtype=np.float32).reshape(-1, 2)
         self._x = np.ascontiguousarray(xy[:, 0])
         self._y = np.ascontiguousarray(xy[:, 1])
-        self._order = np.random.default_rng(self._seed).permutation(len(xy))
+        self._random_order = np.random.default_rng(self._seed).permutation(len(xy))
+        self._order = self._random_order
         self._x_drawn = self._x[self._order]
         self._y_drawn = self._y[self._order]
         self._codes = np.zeros(len(xy), dtype=np.int32)
@@ -92,13 +94,26 @@ class PointCloudItem(pg.GraphicsObject):
             self._bounds = QRectF()
         self._changed(geometry=True)
 
-    def set_colours(self, codes: np.ndarray, lut: np.ndarray) -> None:
-        """Colour point ``i`` with ``lut[codes[i]]`` (``lut`` is ``(k, 4)`` uint8 RGBA); every code visible."""
+    def set_colours(self, codes: np.ndarray, lut: np.ndarray, *, higher_on_top: bool = False) -> None:
+        """Colour point ``i`` with ``lut[codes[i]]`` (``lut`` is ``(k, 4)`` uint8 RGBA); every code visible.
+
+        With ``higher_on_top`` points with higher codes are drawn over lower ones
+        (for expression: the cells that express a gene stay visible); otherwise
+        the drawing order is random.
+        """
         codes = np.asarray(codes, dtype=np.int32)
         if codes.shape != self._x.shape:
             raise ValueError(f"Expected {len(self._x)} colour codes, got {codes.shape[0]}.")
+        order = self._random_order
+        if higher_on_top:
+            key = codes[order].astype(np.int16 if len(lut) < 2**15 else np.int32)
+            order = order[np.argsort(key, kind="stable")]
+        if order is not self._order:
+            self._order = order
+            self._x_drawn = self._x[order]
+            self._y_drawn = self._y[order]
         self._codes = codes
-        self._codes_drawn = codes[self._order]
+        self._codes_drawn = codes[order]
         self._lut = np.asarray(lut, dtype=np.uint8).reshape(-1, 4)
         self._code_visible = np.ones(len(self._lut), dtype=bool)
         self._changed()
