@@ -134,8 +134,8 @@ def test_colour_by_number_shows_a_colour_bar(view, cells):
 def test_colour_by_gene_asks_for_its_values(qtbot, view):
     view.set_gene_names(["CD3E", "MS4A1"])
     with qtbot.waitSignal(view.gene_requested) as blocker:
-        view._gene_edit.setText("ms4a1")
-        qtbot.keyClick(view._gene_edit, Qt.Key.Key_Return)
+        view.controls().gene_edit.setText("ms4a1")
+        qtbot.keyClick(view.controls().gene_edit, Qt.Key.Key_Return)
     assert blocker.args == ["MS4A1"]
     values = np.linspace(0, 3, N_PER_TYPE * len(TYPES))
     view.set_gene_values("MS4A1", values)
@@ -164,7 +164,7 @@ def test_lasso_selects_exactly_the_cells_inside(qtbot, view, cells):
         view.select_polygon(square)
     expected = np.flatnonzero(obs["cell_type"] == "NK cell")
     np.testing.assert_array_equal(blocker.args[0], expected)
-    assert view._selection_label.text() == f"{len(expected)} cells selected"
+    assert view.controls().selection_label.text() == f"{len(expected)} cells selected"
     view.select_polygon(square - [10.0, 0.0], operation="add")
     assert len(view.selected_indices()) == 2 * N_PER_TYPE
 

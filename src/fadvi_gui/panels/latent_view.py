@@ -46,17 +46,10 @@ import numpy as np
 import pandas as pd
 from qtpy.QtCore import QPoint, Qt, Signal
 from qtpy.QtWidgets import (
-    QButtonGroup,
-    QCheckBox,
-    QComboBox,
     QCompleter,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QToolButton,
@@ -68,6 +61,7 @@ from qtpy.QtWidgets import (
 from fadvi_gui.embedding import METHOD_LABELS, SPACE_LABELS, SPACES
 from fadvi_gui.plotting.canvas import EmbeddingCanvas
 from fadvi_gui.plotting.colouring import Colouring, column_colouring, column_kind, numeric_colouring
+from fadvi_gui.plotting.controls import ViewerControls
 from fadvi_gui.plotting.export import LegendContent, export_figure
 from fadvi_gui.plotting.export_dialog import ExportDialog
 from fadvi_gui.plotting.lasso import points_in_polygon
@@ -126,18 +120,11 @@ class LatentView(QWidget):
     def set_available_spaces(self, spaces: list[str]) -> None:
         """List these latent spaces (in the viewer's order); the first call after training requests embeddings."""
         self._spaces = [s for s in SPACES if s in spaces]
-        current = self._space_combo.currentData()
-        self._space_combo.blockSignals(True)
-        self._space_combo.clear()
-        for space in self._spaces:
-            self._space_combo.addItem(SPACE_LABELS[space], space)
-        if current in self._spaces:
-            self._space_combo.setCurrentIndex(self._spaces.index(current))
-        self._space_combo.blockSignals(False)
+        self._ui.set_spaces(self._spaces)
         both = all(s in self._spaces for s in SIDE_BY_SIDE_SPACES)
-        self._side_by_side.setEnabled(both)
+        self._ui.side_by_side.setEnabled(both)
         if not both:
-            self._side_by_side.setChecked(False)
+            self._ui.side_by_side.setChecked(False)
         self._stack.setCurrentIndex(1 if self._spaces else 0)
         self._refresh_plots()
 
@@ -156,20 +143,15 @@ class LatentView(QWidget):
     def set_embedding_progress(self, space: str, method: str, fraction: float | None, message: str = "") -> None:
         """Show progress of a requested embedding; ``fraction`` in [0, 1] or ``None`` when unknown."""
         self._progress_job = (space, method)
-        self._progress.setRange(0, 0 if fraction is None else 1000)
-        if fraction is not None:
-            self._progress.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
-        self._progress.setVisible(True)
-        self._cancel.setVisible(True)
         text = f"{METHOD_LABELS.get(method, method)} of {space}"
-        self._status.setText(f"{text}: {message}" if message else f"Computing {text}…")
+        self._ui.show_progress(fraction, f"{text}: {message}" if message else f"Computing {text}…")
 
     def set_embedding_failed(self, space: str, method: str, message: str) -> None:
         """A requested embedding ended without a result (error or cancel); ``message`` is shown as is."""
         self._requested.discard((space, method))
         if self._progress_job == (space, method):
             self._hide_progress()
-        self._status.setText(message)
+        self._ui.status.setText(message)
 
     def clear_embeddings(self) -> None:
         """Forget every embedding, e.g. after retraining; those on screen are requested again."""
@@ -181,10 +163,10 @@ class LatentView(QWidget):
     def set_gene_names(self, names: list[str]) -> None:
         """Offer these genes in the search box."""
         self._gene_names = set(names)
-        completer = QCompleter(list(names), self._gene_edit)
+        completer = QCompleter(list(names), self._ui.gene_edit)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self._gene_edit.setCompleter(completer)
+        self._ui.gene_edit.setCompleter(completer)
 
     def set_gene_values(self, gene: str, values: np.ndarray) -> None:
         """Receive ``(n_cells,)`` values of ``gene``; colours by it if it was the gene last asked for."""
@@ -204,15 +186,15 @@ class LatentView(QWidget):
             self._apply_colouring(numeric_colouring(gene, self._gene_values[gene], vmin=0.0))
             return
         self._pending_gene = gene
-        self._status.setText(f"Loading {gene}…")
+        self._ui.status.setText(f"Loading {gene}…")
         self.gene_requested.emit(gene)
 
     def set_colour_by(self, column: str) -> None:
         """Colour by an obs column (it must be listed in the "Colour by" box)."""
-        index = self._colour_combo.findData(column)
+        index = self._ui.colour_combo.findData(column)
         if index < 0:
             raise ValueError(f"obs column {column!r} cannot colour cells here; pick one of the listed columns.")
-        self._colour_combo.setCurrentIndex(index)
+        self._ui.colour_combo.setCurrentIndex(index)
 
     def colouring(self) -> Colouring | None:
         """The colouring on screen (key, kind, codes, colours), or ``None`` before cells are set."""
@@ -220,23 +202,23 @@ class LatentView(QWidget):
 
     def set_space(self, space: str) -> None:
         """Show ``space`` (it must be available)."""
-        self._space_combo.setCurrentIndex(self._spaces.index(space))
+        self._ui.space_combo.setCurrentIndex(self._spaces.index(space))
 
     def set_method(self, method: str) -> None:
         """Show ``"umap"`` or ``"pca"``."""
-        self._method_combo.setCurrentIndex(self._method_combo.findData(method))
+        self._ui.method_combo.setCurrentIndex(self._ui.method_combo.findData(method))
 
     def set_side_by_side(self, on: bool) -> None:
         """Show z_b and z_l next to each other, coloured alike."""
-        self._side_by_side.setChecked(on)
+        self._ui.side_by_side.setChecked(on)
 
     def current_space(self) -> str | None:
         """The space picked in the space box."""
-        return self._space_combo.currentData()
+        return self._ui.space_combo.currentData()
 
     def current_method(self) -> str:
         """``"umap"`` or ``"pca"``."""
-        return self._method_combo.currentData()
+        return self._ui.method_combo.currentData()
 
     def shown_embeddings(self) -> list[tuple[str, str]]:
         """``(space, method)`` drawn in each plot, left to right; method is ``""`` while nothing is ready."""
@@ -246,7 +228,8 @@ class LatentView(QWidget):
         """Show or hide the cells of one category of the current categorical colouring."""
         labels = self._legend.labels()
         if category not in labels:
-            raise ValueError(f"{category!r} is not a category of {self._colouring.key if self._colouring else 'the colouring'}.")
+            key = self._colouring.key if self._colouring else "the colouring"
+            raise ValueError(f"{category!r} is not a category of {key}; pick one listed in the legend.")
         shown = self._legend.visible()
         shown[labels.index(category)] = visible
         self._legend.set_visible(shown)
@@ -281,7 +264,7 @@ class LatentView(QWidget):
     def save_selection(self) -> None:
         """Ask (by :attr:`save_selection_requested`) to store the selection as a new obs column."""
         if not len(self.selected_indices()):
-            self._status.setText("Select some cells first (lasso or rectangle), then save them.")
+            self._ui.status.setText("Select some cells first (lasso or rectangle), then save them.")
             return
         k = 1
         while f"selection_{k}" in self._obs.columns:
@@ -293,18 +276,21 @@ class LatentView(QWidget):
         export_figure(path, self._canvas.render_plots, width=width, height=height, legend=self._legend_content())
 
     def hover_text(self, cell: int) -> str:
-        """The tooltip shown for ``cell``: its name, batch, label and prediction (rich text)."""
+        """The tooltip shown for ``cell``: its name, batch, label, prediction and coloured value (rich text)."""
         obs = self._obs
         lines = [f"<b>{obs.index[cell]}</b>"]
-        for title, key in (("batch", self._batch_key), ("label", self._labels_key),
-                           ("prediction", PREDICTION_KEY), ("confidence", CONFIDENCE_KEY)):
+        shown = (("batch", self._batch_key), ("label", self._labels_key),
+                 ("prediction", PREDICTION_KEY), ("confidence", CONFIDENCE_KEY))
+        for title, key in shown:
             if key and key in obs.columns:
-                value = obs[key].iat[cell]
-                lines.append(f"{title}: {value:.2f}" if isinstance(value, float) else f"{title}: {value}")
+                lines.append(f"{title}: {_format(obs[key].iat[cell])}")
         colour = self._colouring
-        if colour is not None and colour.key not in (self._batch_key, self._labels_key, PREDICTION_KEY, CONFIDENCE_KEY):
-            value = obs[colour.key].iat[cell] if colour.key in obs.columns else self._gene_values.get(colour.key, [np.nan])[cell]
-            lines.append(f"{colour.key}: {value:.3g}" if isinstance(value, (float, np.floating)) else f"{colour.key}: {value}")
+        if colour is not None and colour.key not in {key for _title, key in shown}:
+            if colour.key in obs.columns:
+                value = obs[colour.key].iat[cell]
+            else:
+                value = self._gene_values[colour.key][cell] if colour.key in self._gene_values else "?"
+            lines.append(f"{colour.key}: {_format(value)}")
         return "<br>".join(lines)
 
     def canvas(self) -> EmbeddingCanvas:
@@ -315,44 +301,26 @@ class LatentView(QWidget):
         """The legend panel (for tests)."""
         return self._legend
 
+    def controls(self) -> ViewerControls:
+        """The rows of controls above the plot (for tests)."""
+        return self._ui
+
     # ================================================================== building
     def _build(self) -> None:
         self._gene_names: set[str] = set()
-        self._space_combo = QComboBox()
-        self._space_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self._space_combo.setToolTip("Latent space to embed: z_l is batch-corrected cell type.")
-        self._space_combo.currentIndexChanged.connect(self._on_space_combo_changed)
-        self._method_combo = QComboBox()
-        for method in ("umap", "pca"):
-            self._method_combo.addItem(METHOD_LABELS[method], method)
-        self._method_combo.setToolTip("PCA appears at once; UMAP replaces it when ready.")
-        self._method_combo.currentIndexChanged.connect(self._on_method_combo_changed)
-        self._side_by_side = QCheckBox("z_b | z_l side by side")
-        self._side_by_side.setEnabled(False)
-        self._side_by_side.toggled.connect(self._on_side_by_side_toggled)
-        self._colour_combo = QComboBox()
-        self._colour_combo.setMinimumContentsLength(14)
-        self._colour_combo.currentIndexChanged.connect(self._on_colour_combo_changed)
-        self._gene_edit = QLineEdit()
-        self._gene_edit.setPlaceholderText("Gene…")
-        self._gene_edit.setToolTip("Type a gene name and press Enter to colour by its expression (log1p of normalised counts).")
-        self._gene_edit.returnPressed.connect(self._on_gene_edit_return_pressed)
-        export = QPushButton("Export…")
-        export.clicked.connect(self._on_export_clicked)
-        top = QHBoxLayout()
-        for label, widget in (("Space", self._space_combo), ("Embedding", self._method_combo)):
-            top.addWidget(QLabel(label))
-            top.addWidget(widget)
-        top.addWidget(self._side_by_side)
-        top.addSpacing(12)
-        top.addWidget(QLabel("Colour by"))
-        top.addWidget(self._colour_combo)
-        top.addWidget(self._gene_edit)
-        top.addStretch(1)
-        top.addWidget(export)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(self._build_selection_row())
+        ui = self._ui = ViewerControls()
+        ui.space_combo.currentIndexChanged.connect(self._on_space_combo_changed)
+        ui.method_combo.currentIndexChanged.connect(self._on_method_combo_changed)
+        ui.side_by_side.toggled.connect(self._on_side_by_side_toggled)
+        ui.colour_combo.currentIndexChanged.connect(self._on_colour_combo_changed)
+        ui.gene_edit.returnPressed.connect(self._on_gene_edit_return_pressed)
+        ui.export_button.clicked.connect(self._on_export_clicked)
+        ui.mode_group.buttonClicked.connect(self._on_mode_group_clicked)
+        ui.fit_button.clicked.connect(self._on_fit_clicked)
+        ui.clear_button.clicked.connect(self.clear_selection)
+        ui.invert_button.clicked.connect(self.invert_selection)
+        ui.save_button.clicked.connect(self.save_selection)
+        ui.cancel_button.clicked.connect(self._on_cancel_clicked)
         self._canvas = EmbeddingCanvas()
         self._canvas.shape_drawn.connect(self._on_canvas_shape_drawn)
         self._canvas.hovered.connect(self._on_canvas_hovered)
@@ -368,59 +336,16 @@ class LatentView(QWidget):
         self._stack = QStackedWidget()
         self._stack.addWidget(message)
         self._stack.addWidget(splitter)
+        layout = QVBoxLayout(self)
+        layout.addWidget(ui)
         layout.addWidget(self._stack, 1)
-
-    def _build_selection_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        self._mode_group = QButtonGroup(self)
-        for mode, text, tip in (("pan", "Pan", "Drag to move, wheel to zoom."),
-                                ("lasso", "Lasso", "Drag around cells to select them; Shift adds, Alt removes."),
-                                ("rect", "Rectangle", "Drag a box to select cells; Shift adds, Alt removes.")):
-            button = QToolButton()
-            button.setText(text)
-            button.setToolTip(tip)
-            button.setCheckable(True)
-            button.setChecked(mode == "pan")
-            button.setProperty("mode", mode)
-            self._mode_group.addButton(button)
-            row.addWidget(button)
-        self._mode_group.buttonClicked.connect(self._on_mode_group_clicked)
-        fit = QToolButton()
-        fit.setText("Fit")
-        fit.setToolTip("Show all cells.")
-        fit.clicked.connect(lambda: self._canvas.reset_views())
-        row.addWidget(fit)
-        self._selection_label = QLabel()
-        row.addSpacing(12)
-        row.addWidget(self._selection_label)
-        for text, slot in (("Clear", self.clear_selection), ("Invert", self.invert_selection),
-                           ("Save as category", self.save_selection)):
-            button = QPushButton(text)
-            button.clicked.connect(slot)
-            row.addWidget(button)
-        row.addStretch(1)
-        self._status = QLabel()
-        self._progress = QProgressBar()
-        self._progress.setMaximumWidth(160)
-        self._progress.setVisible(False)
-        self._cancel = QPushButton("Cancel")
-        self._cancel.setVisible(False)
-        self._cancel.clicked.connect(self._on_cancel_clicked)
-        row.addWidget(self._status)
-        row.addWidget(self._progress)
-        row.addWidget(self._cancel)
-        return row
 
     # ================================================================ internals
     def _fill_colour_combo(self, keep: str | None) -> None:
         obs = self._obs
         columns = [c for c in (PREDICTION_KEY, CONFIDENCE_KEY) if c in obs.columns]
         columns += [c for c in obs.columns if c not in columns and column_kind(obs[c]) is not None]
-        self._colour_combo.blockSignals(True)
-        self._colour_combo.clear()
-        for column in columns:
-            self._colour_combo.addItem(str(column), column)
-        self._colour_combo.blockSignals(False)
+        self._ui.set_colour_choices(columns)
         if keep is not None and keep in self._gene_values:
             self.show_gene(keep)
             return
@@ -428,7 +353,6 @@ class LatentView(QWidget):
         if default is None and columns:
             default = next((c for c in columns if column_kind(obs[c]) == "categorical"), columns[0])
         if default is not None:
-            self._colour_combo.setCurrentIndex(columns.index(default))
             self._apply_colouring(column_colouring(default, obs[default]))
 
     def _apply_colouring(self, colouring: Colouring) -> None:
@@ -438,27 +362,20 @@ class LatentView(QWidget):
             self._legend.show_categories(colouring.key, colouring.labels, colouring.lut, colouring.counts)
         else:
             self._legend.show_colour_bar(colouring.key, colouring.lut[1:], colouring.vmin, colouring.vmax)
-        if self._colour_combo.findData(colouring.key) < 0:
-            self._colour_combo.blockSignals(True)
-            gene_item = self._colour_combo.findText("Gene: ", Qt.MatchFlag.MatchStartsWith)
-            if gene_item >= 0:
-                self._colour_combo.removeItem(gene_item)
-            self._colour_combo.addItem(f"Gene: {colouring.key}", colouring.key)
-            self._colour_combo.setCurrentIndex(self._colour_combo.count() - 1)
-            self._colour_combo.blockSignals(False)
-        self._status.setText("")
+        self._ui.show_colour_choice(colouring.key)
+        self._ui.status.setText("")
 
     def _displayed_spaces(self) -> list[str]:
-        if self._side_by_side.isChecked():
+        if self._ui.side_by_side.isChecked():
             return list(SIDE_BY_SIDE_SPACES)
-        space = self._space_combo.currentData()
+        space = self._ui.space_combo.currentData()
         return [space] if space else []
 
     def _refresh_plots(self) -> None:
         if self._obs is None:
             return
         spaces = self._displayed_spaces()
-        method = self._method_combo.currentData()
+        method = self._ui.method_combo.currentData()
         self._canvas.set_plot_count(max(1, len(spaces)))
         shown = []
         for index, space in enumerate(spaces):
@@ -492,13 +409,11 @@ class LatentView(QWidget):
 
     def _update_selection_label(self) -> None:
         count = len(self.selected_indices())
-        self._selection_label.setText(f"{count:,} cells selected" if count else "No cells selected")
+        self._ui.selection_label.setText(f"{count:,} cells selected" if count else "No cells selected")
 
     def _hide_progress(self) -> None:
         self._progress_job = None
-        self._progress.setVisible(False)
-        self._cancel.setVisible(False)
-        self._status.setText("")
+        self._ui.hide_progress()
 
     def _legend_content(self) -> LegendContent | None:
         c = self._colouring
@@ -518,11 +433,11 @@ class LatentView(QWidget):
         self._refresh_plots()
 
     def _on_side_by_side_toggled(self, on: bool) -> None:
-        self._space_combo.setEnabled(not on)
+        self._ui.space_combo.setEnabled(not on)
         self._refresh_plots()
 
     def _on_colour_combo_changed(self, index: int) -> None:
-        key = self._colour_combo.itemData(index)
+        key = self._ui.colour_combo.itemData(index)
         if key is None or self._obs is None:
             return
         if key in self._obs.columns:
@@ -531,13 +446,13 @@ class LatentView(QWidget):
             self.show_gene(key)
 
     def _on_gene_edit_return_pressed(self) -> None:
-        gene = self._gene_edit.text().strip()
+        gene = self._ui.gene_edit.text().strip()
         if not gene or self._obs is None:
             return
         if self._gene_names and gene not in self._gene_names:
             matches = [g for g in self._gene_names if g.lower() == gene.lower()]
             if not matches:
-                self._status.setText(f"No gene named {gene!r} in this data.")
+                self._ui.status.setText(f"No gene named {gene!r} in this data.")
                 return
             gene = matches[0]
         self.show_gene(gene)
@@ -547,6 +462,9 @@ class LatentView(QWidget):
 
     def _on_mode_group_clicked(self, button: QToolButton) -> None:
         self._canvas.set_mode(button.property("mode"))
+
+    def _on_fit_clicked(self) -> None:
+        self._canvas.reset_views()
 
     def _on_canvas_shape_drawn(self, plot: int, polygon: np.ndarray, operation: str) -> None:
         if self._obs is None or not self._canvas.has_points(plot):
@@ -588,3 +506,10 @@ class LatentView(QWidget):
             self.export_image(path, width=width, height=height)
         except (OSError, ValueError) as err:
             QMessageBox.warning(self, "Export failed", str(err))
+
+
+def _format(value) -> str:
+    """Numbers to three significant digits, anything else as text."""
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.3g}"
+    return str(value)

@@ -112,7 +112,8 @@ def _paint_figure(
     area = QRectF(width - legend_width, _MARGIN, legend_width - _MARGIN, height - 2 * _MARGIN)
     painter.setFont(font)
     if legend.lut is not None:
-        paint_colour_bar(painter, area.adjusted(0, 0, 0, -area.height() * 0.4), legend.lut, legend.vmin, legend.vmax, legend.title)
+        bar = area.adjusted(0, 0, 0, -area.height() * 0.4)
+        paint_colour_bar(painter, bar, legend.lut, legend.vmin, legend.vmax, legend.title)
     else:
         _paint_categories(painter, area, legend)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 
 def argb32(rgba: np.ndarray) -> np.ndarray:
-    """Pack ``(n, 4)`` uint8 RGBA into ``(n,)`` uint32 premultiplied ARGB, the layout of ``QImage.Format_ARGB32_Premultiplied``."""
+    """Pack ``(n, 4)`` uint8 RGBA into ``(n,)`` uint32 premultiplied ARGB (``QImage.Format_ARGB32_Premultiplied``)."""
     c = np.asarray(rgba, dtype=np.uint32)
     alpha = c[:, 3]
     r, g, b = (c[:, i] * alpha // 255 for i in range(3))
