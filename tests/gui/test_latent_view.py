@@ -201,11 +201,23 @@ def test_rectangle_drawn_with_the_mouse_selects(qtbot, view, cells):
     np.testing.assert_array_equal(view.selected_indices(), np.flatnonzero(obs["cell_type"] == "monocyte"))
 
 
-def _mouse(widget, kind, pos, button) -> None:
-    """Send a mouse event with the left button held (QTest's mouseMove cannot hold a button)."""
-    held = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else Qt.MouseButton.LeftButton
-    event = QMouseEvent(kind, QPointF(pos), button, held, Qt.KeyboardModifier.NoModifier)
+def _mouse(widget, kind, pos, button, *, held: bool = True) -> None:
+    """Send a mouse event, by default with the left button held (QTest's mouseMove cannot hold one)."""
+    holding = held and kind != QEvent.Type.MouseButtonRelease
+    buttons = Qt.MouseButton.LeftButton if holding else Qt.MouseButton.NoButton
+    event = QMouseEvent(kind, QPointF(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, event)
+
+
+def test_hovering_a_cell_names_it(qtbot, view, cells):
+    _obs, coords = cells
+    box = view.canvas().view_box(0)
+    target = view.canvas().mapFromScene(box.mapViewToScene(QPointF(*coords[5])))
+    with qtbot.waitSignal(view.canvas().hovered) as blocker:
+        _mouse(view.canvas().viewport(), QEvent.Type.MouseMove, target, Qt.MouseButton.NoButton, held=False)
+    plot, cell, _screen = blocker.args
+    assert (plot, cell) == (0, 5)
+    assert "cell_5" in view.hover_text(cell)
 
 
 def test_save_selection_requests_a_new_column(qtbot, view, cells):
@@ -261,6 +273,28 @@ def test_export_png_and_svg(view, tmp_path):
     assert QtSvg.QSvgRenderer(str(svg)).isValid()
     with pytest.raises(ValueError, match=".png or .svg"):
         view.export_image(str(tmp_path / "view.gif"), width=640, height=480)
+
+
+def test_progress_shows_and_cancel_asks_to_stop(qtbot, view):
+    view.set_space("z_b")
+    view.set_embedding_progress("z_b", "umap", 0.4, "epoch 80 of 200")
+    controls = view.controls()
+    assert controls.progress.isVisible()
+    assert "epoch 80 of 200" in controls.status.text()
+    with qtbot.waitSignal(view.embedding_cancel_requested) as blocker:
+        qtbot.mouseClick(controls.cancel_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == ["z_b", "umap"]
+    assert not controls.progress.isVisible()
+
+
+def test_missing_numbers_are_grey_and_codes_follow_values():
+    from fadvi_gui.plotting.colouring import numeric_colouring
+    from fadvi_gui.plotting.palettes import MISSING_RGBA
+
+    colouring = numeric_colouring("score", np.array([0.0, np.nan, 2.0, 1.0]))
+    assert tuple(colouring.lut[colouring.codes[1]]) == MISSING_RGBA
+    assert colouring.codes[1] < colouring.codes[0] < colouring.codes[3] < colouring.codes[2]
+    assert (colouring.vmin, colouring.vmax) == (0.0, 2.0)
 
 
 def test_palette_starts_with_okabe_ito_and_stays_distinct():

@@ -155,6 +155,8 @@ class EmbeddingCanvas(pg.GraphicsLayoutWidget):
     # -------------------------------------------------------------- export
     def render_plots(self, painter: QPainter, target: QRectF) -> None:
         """Paint the plots into ``target`` of ``painter``, laid out at that size, then restore the screen layout."""
+        self._settle.stop()
+        self._on_settle_timeout()  # never export the moving preview
         ranges = [plot.view.viewRange() for plot in self._plots]
         old_size = self.ci.size()
         self.ci.resize(QSizeF(target.width(), target.height()))
