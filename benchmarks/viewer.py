@@ -263,13 +263,15 @@ def _markdown(report: dict, command: str) -> str:
         "",
         "Times in milliseconds; targets at 1M points: first draw <= 1000, pan/zoom frame <= 50, "
         "recolour <= 300, lasso <= 300. `latent_view` is the app's panel; `naive` is one "
-        "pyqtgraph ScatterPlotItem with a brush per point.",
+        "pyqtgraph ScatterPlotItem with a brush per point. The machine is shared with other "
+        "work (see the load average above), so an idle machine is faster.",
         "",
     ]
-    header = "| measure | " + " | ".join(f"{kind} {n:,}" for kind, n, _ in report["runs"]) + " |"
-    lines += [header, "|" + "---|" * (len(report["runs"]) + 1)]
+    header = "| measure | target at 1M | " + " | ".join(f"{kind} {n:,}" for kind, n, _ in report["runs"]) + " |"
+    lines += [header, "|" + "---|" * (len(report["runs"]) + 2)]
     for title, key in ROWS:
-        cells = []
+        target = report["targets_1m_s"].get(key)
+        cells = [f"<= {1000 * target:.0f}" if target else ""]
         for _kind, _n, result in report["runs"]:
             if result.get("status") != "ok":
                 cells.append(result.get("status", "failed"))
