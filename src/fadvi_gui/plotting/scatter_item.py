@@ -9,7 +9,7 @@ category hides another just by coming last (numbers: highest on top);
 selected cells are drawn last, in full colour, over the rest dimmed.
 
 While the user pans or zooms a large cloud, :meth:`set_moving` switches to a
-preview that draws an even subsample and says so in the corner; the full
+preview that draws an even subsample and says so in the lower left corner; the full
 picture returns as soon as the view is still.
 """
 
@@ -272,7 +272,7 @@ class PointCloudItem(pg.GraphicsObject):
             return None
         sx, sy = tr.m11() * dpr, tr.m22() * dpr
         ox, oy = tr.dx() * dpr - left, tr.dy() * dpr - top
-        corner = tr.mapRect(visible).topLeft()
+        corner = tr.mapRect(visible).bottomLeft()
         return left, top, width, height, dpr, sx, ox, sy, oy, corner
 
     def _render(self, drawn, target, preview: bool) -> QImage:
@@ -294,4 +294,5 @@ class PointCloudItem(pg.GraphicsObject):
         step = math.ceil(n_shown / PREVIEW_POINTS)
         text = f"Moving: showing 1 in {step} points; full view when still"
         painter.setPen(QColor(60, 60, 60))
-        painter.drawText(QRectF(corner.x() + 6, corner.y() + 4, 600, 20), int(Qt.AlignmentFlag.AlignLeft), text)
+        box = QRectF(corner.x() + 6, corner.y() - 24, 600, 20)
+        painter.drawText(box, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom), text)
