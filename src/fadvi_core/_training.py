@@ -175,10 +175,10 @@ def split_indices(n_obs: int, train_size: float, validation_size: float | None, 
     """Train and validation indices, as scvi-tools' DataSplitter draws them."""
     if not 0 < train_size <= 1:
         raise ValueError(f"train_size must be in (0, 1], got {train_size}.")
-    validation_size = 1 - train_size if validation_size is None else validation_size
-    if train_size + validation_size > 1 + 1e-9:
+    if validation_size is not None and train_size + validation_size > 1 + 1e-9:
         raise ValueError("train_size + validation_size must not exceed 1.")
-    n_train = math.ceil(train_size * n_obs)
-    n_validation = min(math.floor(validation_size * n_obs), n_obs - n_train)
+    n_train = math.ceil(round(train_size * n_obs, 6))  # round away float noise (0.8 * 120)
+    n_validation = n_obs - n_train if validation_size is None else min(
+        math.floor(round(validation_size * n_obs, 6)), n_obs - n_train)
     order = np.random.default_rng(seed).permutation(n_obs) if shuffle else np.arange(n_obs)
     return np.sort(order[:n_train]), np.sort(order[n_train:n_train + n_validation])
