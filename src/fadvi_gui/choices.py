@@ -12,7 +12,7 @@ from typing import Any, Literal
 #: Label of the counts-layer choice that means ``adata.X``.
 X_LAYER = "X"
 #: Shown in the "unlabelled value" combo when every cell carries a real label.
-NO_UNLABELLED = "(none: every cell is labelled)"
+NO_UNLABELLED = "(none: all labelled)"
 
 Device = Literal["auto", "cpu", "gpu", "mps"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
-    QAction, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
+    QAction, QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
     QWidget,
 )
 
@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("FADVI")
         self.setObjectName("fadviMainWindow")
         self.setAcceptDrops(True)
-        self.resize(1400, 860)
+        self._resize_to_screen()
         self.settings = stored.open_settings()
         self.session = session or Session(self)
         self.confirm_close = self._ask_close_during_training
@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         self.data_dock = self.add_dock("Data", self.data_panel, "dataDock")
         self.training_dock = self.add_dock("Training", self.training_panel, "trainingDock")
         self.splitDockWidget(self.data_dock, self.training_dock, Qt.Horizontal)
-        self.resizeDocks([self.data_dock, self.training_dock], [430, 480], Qt.Horizontal)
+        self.resizeDocks([self.data_dock, self.training_dock], [420, 560], Qt.Horizontal)
 
         self._build_menus()
         self._build_status_bar()
@@ -104,6 +104,13 @@ class MainWindow(QMainWindow):
         if hasattr(self, "view_menu"):
             self.view_menu.addAction(dock.toggleViewAction())
         return dock
+
+    def _resize_to_screen(self) -> None:
+        screen = QApplication.primaryScreen()
+        available = screen.availableGeometry() if screen is not None else None
+        width = min(1600, int(available.width() * 0.9)) if available else 1600
+        height = min(960, int(available.height() * 0.9)) if available else 960
+        self.resize(width, height)
 
     def set_central_view(self, widget: QWidget) -> None:
         """Replace the central area (where the latent viewer goes)."""

@@ -33,6 +33,26 @@ _READ_HINT = (
 )
 
 
+def reserve_core_for_ui() -> int:
+    """Limit torch to all CPU cores but one, so the UI thread always finds a free core.
+
+    On a 2-core machine, torch's default of one thread per core makes its
+    spinning worker threads fight the UI thread: training slows many times
+    over and the window stutters (see ``benchmarks/ui_latency.py``).
+
+    Returns
+    -------
+    int
+        The number of torch threads now in use.
+    """
+    import torch
+
+    threads = max(1, (os.cpu_count() or 2) - 1)
+    if torch.get_num_threads() > threads:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
 def available_devices() -> list[str]:
     """Return the device choices torch can use here: ``"auto"``, ``"cpu"``, then ``"gpu"``/``"mps"``."""
     import torch
@@ -210,6 +230,7 @@ def train_model(
     """
     import scvi
 
+    reserve_core_for_ui()
     train_adata = prepare_training_data(adata, choices)
     scvi.settings.seed = settings.seed
     model = FADVI(train_adata, **settings.model_kwargs)
@@ -239,6 +260,7 @@ def compute_latents(control: JobControl, model: FADVI) -> dict[str, np.ndarray]:
         ``X_fadvi_l`` ``(n_cells, n_latent_l)``, ``X_fadvi_b`` ``(n_cells, n_latent_b)``
         and ``X_fadvi_r`` ``(n_cells, n_latent_r)``.
     """
+    reserve_core_for_ui()
     out = {}
     for key, representation in LATENT_KEYS.items():
         out[key] = np.asarray(

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 import qtpy  # noqa: F401  - bind qtpy before pyqtgraph so both use the same Qt
 import pyqtgraph as pg
-from qtpy.QtWidgets import QVBoxLayout, QWidget
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from fadvi_gui.panels._hyperparameters import LOSS_TERMS
 
@@ -18,7 +19,7 @@ _ACCURACY = {"label_accuracy_train": "train", "label_accuracy_validation": "vali
 
 
 class TrainingCurves(QWidget):
-    """Two plots: loss terms (train, log scale) and train/validation label accuracy.
+    """Two plots, each with its legend underneath: loss terms (log scale) and label accuracy.
 
     Attributes
     ----------
@@ -30,30 +31,29 @@ class TrainingCurves(QWidget):
         super().__init__(parent)
         self.series: dict[str, tuple[list[int], list[float]]] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
-        self.loss_plot = pg.PlotWidget(title="Loss terms (training set)")
+        self.loss_plot = _plot("Loss terms (training cells, log scale)")
         self.loss_plot.setLogMode(y=True)
-        self.loss_plot.setLabel("bottom", "epoch")
-        self.loss_plot.showGrid(y=True, alpha=0.2)
-        legend = self.loss_plot.addLegend(offset=(-5, 5), labelTextSize="7pt", colCount=2)
-        legend.setBrush(pg.mkBrush(255, 255, 255, 180))
-        self.accuracy_plot = pg.PlotWidget(title="Label accuracy")
-        self.accuracy_plot.setLabel("bottom", "epoch")
+        self.accuracy_plot = _plot("Label accuracy")
         self.accuracy_plot.setYRange(0, 1)
-        self.accuracy_plot.showGrid(y=True, alpha=0.2)
-        self.accuracy_plot.addLegend(offset=(-5, -5), labelTextSize="8pt")
+        loss_entries = []
         for index, (term, label) in enumerate(LOSS_TERMS.items()):
-            pen = pg.mkPen(_PALETTE[index % len(_PALETTE)], width=2)
-            self._curves[f"{term}_train"] = self.loss_plot.plot(name=label, pen=pen)
-        self._curves["label_accuracy_train"] = self.accuracy_plot.plot(
-            name="train", pen=pg.mkPen(_PALETTE[0], width=2)
-        )
-        self._curves["label_accuracy_validation"] = self.accuracy_plot.plot(
-            name="validation", pen=pg.mkPen(_PALETTE[1], width=2, style=pg.QtCore.Qt.DashLine)
-        )
+            colour = _PALETTE[index % len(_PALETTE)]
+            self._curves[f"{term}_train"] = self.loss_plot.plot(pen=pg.mkPen(colour, width=2))
+            loss_entries.append((colour, label, "solid"))
+        accuracy_entries = []
+        for index, (key, label) in enumerate(_ACCURACY.items()):
+            style = Qt.DashLine if key.endswith("validation") else Qt.SolidLine
+            pen = pg.mkPen(_PALETTE[index], width=2, style=style)
+            self._curves[key] = self.accuracy_plot.plot(pen=pen, symbol="o", symbolSize=4,
+                                                        symbolBrush=_PALETTE[index], symbolPen=None)
+            accuracy_entries.append((_PALETTE[index], label, "dashed" if style == Qt.DashLine else "solid"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
         layout.addWidget(self.loss_plot, 3)
+        layout.addWidget(_legend(loss_entries))
         layout.addWidget(self.accuracy_plot, 2)
+        layout.addWidget(_legend(accuracy_entries))
 
     def clear(self) -> None:
         """Remove every point."""
@@ -66,12 +66,47 @@ class TrainingCurves(QWidget):
         for key, curve in self._curves.items():
             if key not in metrics:
                 continue
-            value = float(metrics[key])
             xs, ys = self.series.setdefault(key, ([], []))
             xs.append(epoch + 1)
-            ys.append(value)
+            ys.append(float(metrics[key]))
             curve.setData(xs, ys)
 
     def n_points(self, key: str) -> int:
         """Return how many epochs the curve for history key ``key`` shows."""
         return len(self.series.get(key, ([], []))[0])
+
+
+class _EpochAxis(pg.AxisItem):
+    """Bottom axis with ticks on whole epochs only."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph override
+        levels = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size)
+                  if spacing >= 1]
+        return levels or [(1.0, 0.0)]
+
+
+def _plot(title: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget(background="w", axisItems={"bottom": _EpochAxis("bottom")})
+    widget.setMinimumHeight(110)
+    plot = widget.getPlotItem()
+    plot.setTitle(title, color="#333", size="9pt")
+    plot.setLabel("bottom", "epoch", color="#333")
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen("#666")
+        axis.setTextPen("#333")
+    return widget
+
+
+def _legend(entries: list[tuple[str, str, str]]) -> QLabel:
+    """A wrapped line of coloured swatches with names, as a Qt label."""
+    parts = [
+        f"<span style='color:{colour}'>{'&#8212;&#8212;' if style == 'solid' else '&#8211; &#8211;'}</span>&nbsp;{name}"
+        for colour, name, style in entries
+    ]
+    label = QLabel("&nbsp;&nbsp; ".join(parts))
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.RichText)
+    label.setStyleSheet("font-size: 8pt;")
+    return label

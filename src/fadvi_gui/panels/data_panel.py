@@ -101,7 +101,7 @@ class DataPanel(QWidget):
         form.addRow("Unlabelled value", self.unlabelled_combo)
         layout.addWidget(setup_box)
 
-        self.covariates = QCollapsible("Covariates (optional)")
+        self.covariates = QCollapsible("Covariates (optional)", expandedIcon="\u25be", collapsedIcon="\u25b8")
         self.categorical_list = self._check_list("Extra categorical nuisance factors to correct for.")
         self.continuous_list = self._check_list("Extra numeric nuisance factors to correct for (e.g. percent mito).")
         self.covariates.addWidget(QLabel("Categorical"))

@@ -9,12 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from qtpy.QtCore import QTimer, Signal
+from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+    QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
     QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
-from qtpy.QtCore import Qt
 from superqt import QCollapsible
 
 from fadvi_gui.choices import TrainingSettings
@@ -53,6 +52,7 @@ class TrainingPanel(QWidget):
         self.inputs: dict[str, QWidget] = {}
         self._started_at: float | None = None
         self._fraction = 0.0
+        self._epoch_text = ""
         self._can_train = False
         self._running = False
         self._outcome_shown = False  # keep "Finished ..." visible until settings change
@@ -67,6 +67,7 @@ class TrainingPanel(QWidget):
         form_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(form_widget)
 
         self.curves = TrainingCurves()
@@ -78,8 +79,10 @@ class TrainingPanel(QWidget):
         run_layout.addWidget(self._build_run_row())
         run_layout.addWidget(self.curves, 1)
         splitter.addWidget(run_widget)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(1, False)
+        splitter.setSizes([390, 470])
         self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -90,25 +93,23 @@ class TrainingPanel(QWidget):
     def _build_model_box(self) -> QWidget:
         box = QGroupBox("Model")
         layout = QVBoxLayout(box)
-        common = QFormLayout()
-        layout.addLayout(common)
-        self.advanced = QCollapsible("Advanced")
-        advanced_widget = QWidget()
-        advanced = QFormLayout(advanced_widget)
-        self.advanced.addWidget(advanced_widget)
+        common = _PairGrid()
+        layout.addWidget(common)
+        self.advanced = QCollapsible("Advanced", expandedIcon="\u25be", collapsedIcon="\u25b8")
+        advanced = _PairGrid()
+        self.advanced.addWidget(advanced)
         layout.addWidget(self.advanced)
         for param in MODEL_PARAMS:
             widget = _input_for(param)
             widget.setObjectName(param.name)
             self.inputs[param.name] = widget
-            label = QLabel(param.label)
-            label.setToolTip(param.tooltip)
-            (advanced if param.advanced else common).addRow(label, widget)
+            (advanced if param.advanced else common).add(param.label, widget, param.tooltip)
         return box
 
     def _build_training_box(self, devices: list[str]) -> QWidget:
         box = QGroupBox("Training")
-        form = QFormLayout(box)
+        grid = _PairGrid()
+        QVBoxLayout(box).addWidget(grid)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(0, 10_000)
         self.epochs_spin.setSpecialValueText("automatic")
@@ -123,7 +124,7 @@ class TrainingPanel(QWidget):
         self.train_size_spin.setSingleStep(0.05)
         self.train_size_spin.setValue(0.9)
         self.train_size_spin.setToolTip("Share of cells used for training; the rest measure validation loss and accuracy.")
-        self.early_stopping_check = QCheckBox("Stop when validation loss stops improving")
+        self.early_stopping_check = QCheckBox("on")
         self.early_stopping_check.setToolTip("Ends training early once the validation loss has not improved for several epochs.")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2_147_483_647)
@@ -132,12 +133,12 @@ class TrainingPanel(QWidget):
         for device in devices:
             self.device_combo.addItem(_DEVICE_LABELS.get(device, device), device)
         self.device_combo.setToolTip("Where to train. Automatic uses a GPU when one is available.")
-        form.addRow("Max epochs", self.epochs_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Training share", self.train_size_spin)
-        form.addRow("Early stopping", self.early_stopping_check)
-        form.addRow("Random seed", self.seed_spin)
-        form.addRow("Device", self.device_combo)
+        for label, widget in (
+            ("Max epochs", self.epochs_spin), ("Batch size", self.batch_spin),
+            ("Training share", self.train_size_spin), ("Early stopping", self.early_stopping_check),
+            ("Random seed", self.seed_spin), ("Device", self.device_combo),
+        ):
+            grid.add(label, widget, widget.toolTip())
         return box
 
     def _build_run_row(self) -> QWidget:
@@ -159,11 +160,8 @@ class TrainingPanel(QWidget):
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("")
-        self.time_label = QLabel("")
-        progress_row = QHBoxLayout()
-        progress_row.addWidget(self.progress_bar, 1)
-        progress_row.addWidget(self.time_label)
-        layout.addLayout(progress_row)
+        self.progress_bar.setTextVisible(True)
+        layout.addWidget(self.progress_bar)
         return widget
 
     # --------------------------------------------------------------- settings
@@ -227,8 +225,8 @@ class TrainingPanel(QWidget):
         self.curves.clear()
         self.progress_bar.setRange(0, 0)  # busy until the first step reports
         self.progress_bar.setFormat("Preparing...")
+        self._epoch_text = ""
         self.state_label.setText("Training...")
-        self.time_label.setText("")
         self._clock.start()
         self._update_buttons()
 
@@ -239,7 +237,7 @@ class TrainingPanel(QWidget):
         self._fraction = done / total
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(done)
-        self.progress_bar.setFormat(f"Epoch {progress.epoch + 1}/{progress.max_epochs}")
+        self._epoch_text = f"Epoch {progress.epoch + 1}/{progress.max_epochs}"
         if progress.epoch_end and progress.metrics:
             self.curves.add_epoch(progress.epoch, progress.metrics)
         self._on_clock_timeout()
@@ -261,8 +259,7 @@ class TrainingPanel(QWidget):
             self.state_label.setText("Training failed; see the message.")
         if self.progress_bar.maximum() == 0:
             self.progress_bar.setRange(0, 1)
-            self.progress_bar.setFormat("")
-        self.time_label.setText(f"elapsed {elapsed}")
+        self.progress_bar.setFormat(f"{self._epoch_text}   {elapsed} in all" if self._epoch_text else "")
         self._update_buttons()
 
     @property
@@ -282,11 +279,13 @@ class TrainingPanel(QWidget):
     def _on_clock_timeout(self) -> None:
         if self._started_at is None:
             return
+        if not self._running or not self._epoch_text:
+            return
         elapsed = time.monotonic() - self._started_at
-        text = f"elapsed {_duration(elapsed)}"
+        text = f"{self._epoch_text}   {_duration(elapsed)} elapsed"
         if self._fraction > 0:
             text += f", about {_duration(elapsed / self._fraction * (1 - self._fraction))} left"
-        self.time_label.setText(text)
+        self.progress_bar.setFormat(text)
 
     def _update_buttons(self) -> None:
         self.train_button.setEnabled(self._can_train and not self._running)
@@ -295,6 +294,29 @@ class TrainingPanel(QWidget):
                        self.train_size_spin, self.early_stopping_check, self.seed_spin,
                        self.device_combo):
             widget.setEnabled(not self._running)
+
+
+class _PairGrid(QWidget):
+    """Label/input pairs laid out two per row, to keep the panel short."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setHorizontalSpacing(8)
+        self._grid.setColumnMinimumWidth(2, 12)
+        self._grid.setColumnStretch(5, 1)
+        self._count = 0
+
+    def add(self, text: str, widget: QWidget, tooltip: str = "") -> None:
+        label = QLabel(text)
+        label.setToolTip(tooltip)
+        label.setBuddy(widget)
+        widget.setMaximumWidth(95)
+        row, pair = divmod(self._count, 2)
+        self._grid.addWidget(label, row, 3 * pair)
+        self._grid.addWidget(widget, row, 3 * pair + 1)
+        self._count += 1
 
 
 def _input_for(param: Param) -> QWidget:
