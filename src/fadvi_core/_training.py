@@ -98,6 +98,11 @@ class _EpochMeter:
         return out
 
 
+def _fast_adam_options(device: torch.device) -> dict:
+    """One fused kernel for all parameters instead of a Python loop over them."""
+    return {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
+
+
 def _evaluate(module, data: CellData, batch_size: int, device, kl_weight: float) -> _EpochMeter:
     meter = _EpochMeter()
     module.eval()
@@ -124,7 +129,8 @@ def train_module(module, train_data: CellData, validation_data: CellData | None,
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=plan.lr, eps=plan.eps, weight_decay=plan.weight_decay)
+    optimizer = torch.optim.Adam(params, lr=plan.lr, eps=plan.eps, weight_decay=plan.weight_decay,
+                                 **_fast_adam_options(device))
     n_steps = math.ceil(len(train_data) / batch_size)
     # A last minibatch of one cell breaks batch norm; fold it into the previous one.
     if len(train_data) % batch_size == 1 and len(train_data) > 1:
