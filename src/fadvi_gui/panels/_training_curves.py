@@ -34,7 +34,8 @@ class TrainingCurves(QWidget):
         self.loss_plot = _plot("Loss terms (training cells, log scale)")
         self.loss_plot.setLogMode(y=True)
         self.accuracy_plot = _plot("Label accuracy")
-        self.accuracy_plot.setYRange(0, 1)
+        self.accuracy_plot.setYRange(0, 1, padding=0.05)
+        self.accuracy_plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
         loss_entries = []
         for index, (term, label) in enumerate(LOSS_TERMS.items()):
             colour = _PALETTE[index % len(_PALETTE)]
@@ -47,12 +48,14 @@ class TrainingCurves(QWidget):
             self._curves[key] = self.accuracy_plot.plot(pen=pen, symbol="o", symbolSize=4,
                                                         symbolBrush=_PALETTE[index], symbolPen=None)
             accuracy_entries.append((_PALETTE[index], label, "dashed" if style == Qt.DashLine else "solid"))
+        self._reset_ranges()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(_legend(loss_entries))
         layout.addWidget(self.accuracy_plot, 2)
+        self.accuracy_plot.setMinimumHeight(120)
         layout.addWidget(_legend(accuracy_entries))
 
     def clear(self) -> None:
@@ -60,6 +63,14 @@ class TrainingCurves(QWidget):
         self.series = {}
         for curve in self._curves.values():
             curve.setData([], [])
+        self._reset_ranges()
+
+    def _reset_ranges(self) -> None:
+        """Show a tidy empty frame (epochs 1-10, losses 0.1-10^4, accuracy 0-1) until data comes."""
+        for widget, y_range in ((self.loss_plot, (-1, 4)), (self.accuracy_plot, (0, 1))):
+            widget.setXRange(1, 10, padding=0.02)
+            widget.setYRange(*y_range, padding=0.05)
+            widget.enableAutoRange(x=True, y=widget is self.loss_plot)
 
     def add_epoch(self, epoch: int, metrics: Mapping[str, float]) -> None:
         """Append one epoch's values to every curve that has a value in ``metrics``."""
