@@ -74,6 +74,10 @@ class RankedGenesModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.AscendingOrder) -> None:
         """Sort rows by ``column``; the ``rank`` column keeps each gene's rank."""
         self.layoutAboutToBeChanged.emit()
+        if column < 0:  # no sort column: rank order
+            self._order = np.arange(len(self._frame))
+            self.layoutChanged.emit()
+            return
         keys = self._frame[COLUMNS[column][1]].to_numpy()
         keys = keys.astype(str) if keys.dtype == object else keys
         self._order = np.argsort(keys, kind="stable")

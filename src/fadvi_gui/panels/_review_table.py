@@ -106,8 +106,8 @@ class ReviewModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.AscendingOrder) -> None:
         """Sort the shown rows by ``column`` (stable, so earlier sorts break ties)."""
         self.layoutAboutToBeChanged.emit()
-        self._sort = (column, order)
-        self._order = self._ordered(self._order)
+        self._sort = (column, order) if column >= 0 else None
+        self._order = self._ordered(np.sort(self._order))
         self.layoutChanged.emit()
 
     def _ordered(self, rows: np.ndarray) -> np.ndarray:

@@ -126,6 +126,7 @@ class ExplainPanel(QWidget):
         layout.addLayout(pick)
         self.table_view = QTableView()
         self.table_view.setModel(self.genes)
+        self.table_view.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)
         self.table_view.setSortingEnabled(True)
         self.table_view.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table_view.setSelectionMode(QAbstractItemView.SingleSelection)

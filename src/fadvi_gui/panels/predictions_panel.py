@@ -130,6 +130,7 @@ class PredictionsPanel(QWidget):
         layout.addLayout(controls)
         self.table_view = QTableView()
         self.table_view.setModel(self.review)
+        self.table_view.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)
         self.table_view.setSortingEnabled(True)
         self.table_view.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table_view.verticalHeader().setVisible(False)
