@@ -46,6 +46,15 @@ def command_line() -> str:
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "machine": platform.machine(),
            "processor": platform.processor() or "", "cpu_count": str(os.cpu_count())}
+    repo = Path(__file__).resolve().parents[1]
+    with contextlib.suppress(Exception):
+        import subprocess
+
+        head = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%h", "--",
+                               "src/fadvi_core"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--",
+                                "src/fadvi_core"], capture_output=True, text=True).stdout.strip()
+        out["fadvi_core_commit"] = head + ("+uncommitted" if dirty else "")
     for pkg in ("torch", "scvi-tools", "fadvi", "fadvi-desktop", "captum", "scanpy", "anndata",
                 "numpy", "scikit-learn", "lightning"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
