@@ -108,7 +108,8 @@ class Session(QObject):
 
         Later panels (predictions, explanations) use this too, so their work
         shows in the status bar, reports errors the same way and is cancelled
-        when the window closes.
+        when the window closes. To connect ``progress`` before the worker can
+        emit it, use :meth:`create_job`, connect, then :meth:`start_job`.
 
         Parameters
         ----------
@@ -127,15 +128,29 @@ class Session(QObject):
         RuntimeError
             If a job of the same kind is still running.
         """
+        job = self.create_job(kind, name, func, *args, **kwargs)
+        self.start_job(job)
+        return job
+
+    def create_job(
+        self, kind: str, name: str, func: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Job:
+        """Return a job for ``func`` that errors and the status bar already know, not yet started."""
         if kind in self._jobs:
             raise RuntimeError(f"{self._jobs[kind].name} is still running. Wait for it or cancel it.")
         job = Job(name, func, *args, **kwargs)
+        job.kind = kind
         job.failed.connect(lambda message, details: self.error.emit(f"{name} failed: {message}", details))
         job.ended.connect(lambda _outcome: self._on_job_ended(kind, job))
-        self._jobs[kind] = job
+        return job
+
+    def start_job(self, job: Job) -> None:
+        """Start a job made by :meth:`create_job`."""
+        if job.kind in self._jobs:
+            raise RuntimeError(f"{self._jobs[job.kind].name} is still running. Wait for it or cancel it.")
+        self._jobs[job.kind] = job
         job.start()
         self.busy_changed.emit(self.busy_text())
-        return job
 
     def cancel(self, kind: str) -> None:
         """Ask the running job of ``kind`` to stop (no-op if none runs)."""
@@ -222,13 +237,14 @@ class Session(QObject):
             self.error.emit("Training cannot start yet: fix the problems listed under the data first.", "")
             return
         self.training_settings = settings
-        job = self.run_job(
+        job = self.create_job(
             "train", "Training the model", tasks.train_model, self.adata, self.choices, settings
         )
         job.progress.connect(self.training_progress)
         job.succeeded.connect(self._on_train_model_ready)
         job.cancelled.connect(self._on_train_model_ready)
         job.ended.connect(self.training_ended)
+        self.start_job(job)
         self.training_started.emit(settings)
 
     def cancel_training(self) -> None:

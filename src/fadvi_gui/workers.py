@@ -103,6 +103,7 @@ class Job(QObject):
     def __init__(self, name: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         super().__init__()
         self.name = name
+        self.kind = name
         self.control = JobControl(self.progress.emit)
         self.outcome: Outcome | None = None
         self._func = func
