@@ -23,9 +23,14 @@ def make_adata(n_per_batch: int = 60, n_genes: int = 30, n_unlabelled: int = 20)
     return adata
 
 
-@lru_cache(maxsize=1)
 def trained_model():
-    """A FADVI model trained for 2 epochs on `make_adata`, and the app-side copy of the data."""
+    """A FADVI model trained for 2 epochs on `make_adata` (shared), and a fresh copy of the data."""
+    model, app_adata = _trained()
+    return model, app_adata.copy()
+
+
+@lru_cache(maxsize=1)
+def _trained():
     import scvi
 
     from fadvi_core import FADVI
