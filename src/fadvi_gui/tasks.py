@@ -174,16 +174,23 @@ def select_genes(adata: AnnData, choices: DataChoices) -> np.ndarray:
         return np.ones(adata.n_vars, dtype=bool)
     layer = choices.layer
     batch_key = choices.batch_key if choices.hvg_batch_aware else None
-    try:
-        table = sc.pp.highly_variable_genes(
-            adata, n_top_genes=n_top, flavor="seurat_v3", layer=layer,
-            batch_key=batch_key, inplace=False, subset=False,
-        )
-    except Exception as exc:  # noqa: BLE001 - scanpy/loess failures get a plain message
+    # The loess fit behind seurat_v3 can hit near-singularities within small
+    # batches at scanpy's default span; a wider span is the usual remedy.
+    error: Exception | None = None
+    for span in (0.3, 0.5, 1.0):
+        try:
+            table = sc.pp.highly_variable_genes(
+                adata, n_top_genes=n_top, flavor="seurat_v3", layer=layer,
+                batch_key=batch_key, inplace=False, subset=False, span=span,
+            )
+            break
+        except Exception as exc:  # noqa: BLE001 - scanpy/loess failures get a plain message
+            error = exc
+    else:
         raise ValueError(
-            f"Selecting {n_top} variable genes failed ({exc}). Switch 'batch-aware' off, "
+            f"Selecting {n_top} variable genes failed ({error}). Switch 'batch-aware' off, "
             "change the number of genes, or train on all genes."
-        ) from exc
+        ) from error
     return np.asarray(table["highly_variable"], dtype=bool)
 
 

@@ -52,8 +52,7 @@ def make_window(qtbot):
     windows = []
 
     def factory() -> MainWindow:
-        window = MainWindow()
-        qtbot.addWidget(window)
+        window = MainWindow()  # closed by us below, after its workers ended
         window.show()
         windows.append(window)
         return window
@@ -61,6 +60,7 @@ def make_window(qtbot):
     yield factory
     for window in windows:
         close_window(qtbot, window)
+        window.deleteLater()
 
 
 @pytest.fixture

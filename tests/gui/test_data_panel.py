@@ -102,3 +102,19 @@ def test_unreadable_file_shows_a_plain_error(qtbot, tmp_path, window):
     assert "broken.h5ad" in shown.args[0].text()
     assert window.session.adata is None
     assert DEMO.exists()
+
+
+def test_batch_aware_gene_selection_trains_on_fewer_genes(qtbot, demo_window):
+    from fadvi_gui.tasks import prepare_training_data
+
+    panel = demo_window.data_panel
+    panel.hvg_box.setChecked(True)
+    panel.hvg_spin.setValue(800)
+    panel.hvg_spin.editingFinished.emit()
+    choices = panel.choices()
+    assert choices.n_top_genes == 800 and choices.hvg_batch_aware
+    train_adata = prepare_training_data(demo_window.session.adata, choices)
+    assert train_adata.shape == (1200, 800)
+    assert "_scvi_uuid" not in demo_window.session.adata.uns
+    wait_checked(qtbot, demo_window)
+    assert demo_window.session.choices.n_top_genes == 800
