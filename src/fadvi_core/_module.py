@@ -10,6 +10,7 @@ from torch import nn
 from torch.distributions import Normal, kl_divergence
 from torch.nn import functional as F
 
+from ._likelihood import log_likelihood_per_cell
 from ._nn import Classifier, CovariateMLP, TripleEncoder, cross_covariance_penalty, reverse_gradient
 
 SPACES = ("b", "l", "r")
@@ -228,7 +229,7 @@ class FADVAE(BaseModuleClass):
         classes = self.label_classes_of(tensors[REGISTRY_KEYS.LABELS_KEY])
         labelled = classes >= 0
 
-        reconstruction = -generative_outputs["px"].log_prob(x).sum(-1)
+        reconstruction = -log_likelihood_per_cell(generative_outputs["px"], x)
         prior = Normal(0.0, 1.0)
         kl_z = sum(kl_divergence(q, prior).sum(-1) for q in inference_outputs["qz"].values())
         kl_local = self.weights["kl"] * kl_z
