@@ -19,10 +19,10 @@ from qtpy.QtWidgets import (
 from fadvi_gui import settings as stored
 from fadvi_gui.choices import DataChoices
 from fadvi_gui.dialogs import about_dialog, error_dialog
-from fadvi_gui.panels.data_panel import DataPanel
-from fadvi_gui.panels.training_panel import TrainingPanel
+from fadvi_gui.panels import DataPanel, ExplainPanel, LatentView, PredictionsPanel, TrainingPanel
 from fadvi_gui.session import Session
 from fadvi_gui.tasks import available_devices
+from fadvi_gui.wiring import ModelWiring, PredictionsWiring, ViewerWiring
 
 DEMO_NAME = "pbmc_symphony.h5ad"
 _OPEN_FILTER = "Single-cell data (*.h5ad *.h5 *.mtx *.mtx.gz);;All files (*)"
@@ -36,7 +36,8 @@ def demo_path() -> Path:
 
 
 class MainWindow(QMainWindow):
-    """FADVI's window: data panel, training panel and a central area for the latent viewer.
+    """FADVI's window: the latent viewer in the middle, data and training docks on the left,
+    predictions and explanations docks on the right.
 
     Parameters
     ----------
@@ -45,11 +46,17 @@ class MainWindow(QMainWindow):
 
     Attributes
     ----------
-    session, data_panel, training_panel
+    session, data_panel, training_panel, viewer, predictions_panel, explain_panel
         The parts the window wires together.
+    viewer_wiring, predictions_wiring, model_wiring
+        The wiring of each area (:mod:`fadvi_gui.wiring`).
     confirm_close
         Called when the window closes during training; return True to stop
         training and close. Replace it to answer without a dialog.
+    ask_yes_no, ask_save_path, ask_folder
+        Ask the user a question, for a file name to write, or for a folder
+        (``(title, text)``, ``(title, suggestion, filter)``, ``(title)``);
+        replace them to answer without a dialog.
     last_dialog
         The most recent error or About box (non-modal, opened with ``open()``).
 
@@ -70,20 +77,32 @@ class MainWindow(QMainWindow):
         self.settings = stored.open_settings()
         self.session = session or Session(self)
         self.confirm_close = self._ask_close_during_training
+        self.ask_yes_no = self._ask_yes_no
+        self.ask_save_path = self._ask_save_path
+        self.ask_folder = self._ask_folder
         self.last_dialog: QMessageBox | None = None
         self._closing = False
 
         self.data_panel = DataPanel()
         self.training_panel = TrainingPanel(devices=available_devices())
         self.training_panel.set_settings(stored.read_json(self.settings, "training/settings", {}) or {})
-        self._placeholder = QLabel("Train a model to see its latent spaces here.")
-        self._placeholder.setAlignment(Qt.AlignCenter)
-        self._placeholder.setEnabled(False)
-        self.setCentralWidget(self._placeholder)
+        self.viewer = LatentView()
+        self.predictions_panel = PredictionsPanel()
+        self.explain_panel = ExplainPanel()
+        self.setCentralWidget(self.viewer)
         self.data_dock = self.add_dock("Data", self.data_panel, "dataDock")
         self.training_dock = self.add_dock("Training", self.training_panel, "trainingDock")
-        self.splitDockWidget(self.data_dock, self.training_dock, Qt.Horizontal)
-        self.resizeDocks([self.data_dock, self.training_dock], [420, 560], Qt.Horizontal)
+        self.tabifyDockWidget(self.data_dock, self.training_dock)
+        right = Qt.RightDockWidgetArea
+        self.predictions_dock = self.add_dock("Predictions", self.predictions_panel, "predictionsDock", right)
+        self.explain_dock = self.add_dock("Explanations", self.explain_panel, "explainDock", right)
+        self.tabifyDockWidget(self.predictions_dock, self.explain_dock)
+        self.data_dock.raise_()
+        self.predictions_dock.raise_()
+        self.resizeDocks([self.data_dock, self.predictions_dock], [440, 520], Qt.Horizontal)
+        self.viewer_wiring = ViewerWiring(self.session, self.viewer, self)
+        self.predictions_wiring = PredictionsWiring(self, self.predictions_panel, self.explain_panel)
+        self.model_wiring = ModelWiring(self)
 
         self._build_menus()
         self._build_status_bar()
@@ -125,10 +144,15 @@ class MainWindow(QMainWindow):
         self.demo_action = self._action(file_menu, "Open &Demo Data", self.open_demo)
         file_menu.addSeparator()
         self.save_action = self._action(file_menu, "Save &As...", self._on_save_action_triggered, QKeySequence.SaveAs)
+        self.export_view_action = self._action(file_menu, "&Export Figure...", self.viewer.controls().export_button.click)
+        file_menu.addSeparator()
+        self.save_model_action = self._action(file_menu, "Save &Model...", self._on_save_model_action_triggered)
+        self.load_model_action = self._action(file_menu, "&Load Model...", self._on_load_model_action_triggered)
+        self.map_action = self._action(file_menu, "Map Data onto Mo&del", self.model_wiring.map_data)
         file_menu.addSeparator()
         self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"))
         self.view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.data_dock, self.training_dock):
+        for dock in (self.data_dock, self.training_dock, self.predictions_dock, self.explain_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         self.about_action = self._action(help_menu, "&About FADVI", self.show_about)
@@ -170,6 +194,13 @@ class MainWindow(QMainWindow):
         session.busy_changed.connect(self._on_session_busy_changed)
         session.error.connect(self.show_error)
         session.saved.connect(lambda path: self.statusBar().showMessage(f"Saved {path}", 8000))
+        viewer, predictions = self.viewer_wiring, self.predictions_wiring
+        self.viewer.selection_changed.connect(predictions.set_selection)
+        predictions.cells_selected.connect(self.viewer.set_selection)
+        predictions.cells_changed.connect(viewer.refresh_cells)
+        predictions.gene_requested.connect(self._on_predictions_gene_requested)
+        self.model_wiring.progress.connect(self._on_model_wiring_progress)
+        self.model_wiring.state_changed.connect(self._refresh_actions)
 
     # -------------------------------------------------------------- actions
     def open_file(self, path: str | Path) -> None:
@@ -183,6 +214,14 @@ class MainWindow(QMainWindow):
     def save_as(self, path: str | Path) -> None:
         """Write the annotated data to ``path`` (never over the opened file)."""
         self.session.save_as(path)
+
+    def save_model(self, folder: str | Path) -> None:
+        """Write the current model into ``folder`` (engine's safe format) in a worker."""
+        self.model_wiring.save_model(folder)
+
+    def load_model(self, folder: str | Path) -> None:
+        """Load a saved model; the open data, if any, is then mapped onto it."""
+        self.model_wiring.load_model(folder)
 
     def show_error(self, message: str, details: str = "") -> QMessageBox:
         """Open a non-blocking error box with ``details`` behind "Show Details..."."""
@@ -219,6 +258,29 @@ class MainWindow(QMainWindow):
         if path:
             self.save_as(path if path.endswith(".h5ad") else f"{path}.h5ad")
 
+    def _on_save_model_action_triggered(self) -> None:
+        folder = self.ask_folder("Choose a folder for the model")
+        if folder:
+            self.save_model(folder)
+
+    def _on_load_model_action_triggered(self) -> None:
+        folder = self.ask_folder("Choose the folder of a saved FADVI model")
+        if folder:
+            self.load_model(folder)
+
+    def _ask_yes_no(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
+
+    def _ask_save_path(self, title: str, suggestion: str, filters: str) -> str:
+        start = Path(self.settings.value("paths/last_dir", str(Path.home()))) / suggestion
+        path, _ = QFileDialog.getSaveFileName(self, title, str(start), filters)
+        return path
+
+    def _ask_folder(self, title: str) -> str:
+        start = self.settings.value("paths/last_dir", str(Path.home()))
+        return QFileDialog.getExistingDirectory(self, title, start)
+
     def _fill_recent_menu(self, paths: list[str]) -> None:
         self.recent_menu.clear()
         for path in paths:
@@ -237,7 +299,15 @@ class MainWindow(QMainWindow):
     def _on_data_panel_choices_changed(self, choices: DataChoices) -> None:
         stored.write_json(self.settings, "data/choices", choices.as_dict())
         self.session.set_choices(choices)
+        self.viewer_wiring.refresh_cells()
         self._refresh_actions()
+
+    def _on_predictions_gene_requested(self, gene: str) -> None:
+        self.viewer.show_gene(gene)
+
+    def _on_model_wiring_progress(self, done: int, total: int) -> None:
+        self.busy_bar.setRange(0, total)
+        self.busy_bar.setValue(done)
 
     def _on_training_panel_train_requested(self, settings) -> None:
         stored.write_json(self.settings, "training/settings", self.training_panel.settings_dict())
@@ -259,6 +329,7 @@ class MainWindow(QMainWindow):
         self._refresh_actions()
 
     def _on_session_training_started(self, settings) -> None:
+        self.training_dock.raise_()
         self.data_panel.set_locked(True)
         self.training_panel.show_started(settings)
         self._refresh_actions()
@@ -272,6 +343,8 @@ class MainWindow(QMainWindow):
     def _on_session_busy_changed(self, text: str) -> None:
         self.busy_label.setText(f"{text}..." if text else "")
         self.busy_bar.setVisible(bool(text))
+        if not self.session.is_running("map"):
+            self.busy_bar.setRange(0, 0)
         self._refresh_actions()
         if not text and self._closing:
             self.close()
@@ -281,6 +354,10 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(session.adata is not None and not session.is_training)
         for action in (self.open_action, self.open_folder_action, self.demo_action, self.recent_menu.menuAction()):
             action.setEnabled(not session.is_training)
+        idle_model = session.model is not None and not session.is_running("model_io")
+        self.save_model_action.setEnabled(idle_model and not session.is_training)
+        self.load_model_action.setEnabled(not session.is_training and not session.is_running("model_io"))
+        self.map_action.setEnabled(self.model_wiring.can_map)
         if session.adata is None:
             reason = "Open data to train."
         elif not session.checks_current:

@@ -70,8 +70,12 @@ class Session(QObject):
         self.problems: list = []
         self.checks_current = False
         self.model = None
+        #: A model loaded from disk, kept across opened files so new data can be mapped onto it.
+        self.reference_model = None
         self.latents: dict | None = None
         self.training_settings: TrainingSettings | None = None
+        #: The confidence threshold of the prediction review, saved in ``uns["fadvi"]``.
+        self.review_threshold: float | None = None
         self._jobs: dict[str, Job] = {}
         self._check_generation = 0
 
@@ -95,6 +99,10 @@ class Session(QObject):
             and not any(p.severity == "error" for p in self.problems)
             and not {"load", "train", "save"} & self._jobs.keys()
         )
+
+    def is_running(self, kind: str) -> bool:
+        """True while a job of ``kind`` (``"train"``, ``"predict"``, ``"save"``...) runs."""
+        return kind in self._jobs
 
     def busy_text(self) -> str:
         """Return what is running, in words, or an empty string."""
@@ -254,6 +262,14 @@ class Session(QObject):
     def _on_train_model_ready(self, model: Any) -> None:
         if model is None:
             return
+        self.reference_model = model
+        self.adopt_model(model)
+
+    def adopt_model(self, model: Any) -> None:
+        """Use ``model`` (trained, or mapped onto the open data) for the open data.
+
+        The model's cells must be the session's cells, in the same order.
+        """
         self.model = model
         self.latents = None
         self.model_trained.emit(model)
@@ -285,12 +301,18 @@ class Session(QObject):
                 "device": settings.device,
                 "stopped_early_by_user": bool(getattr(self.model, "training_was_stopped", False)),
             }
+        if self.review_threshold is not None:
+            out["review"] = {"confidence_threshold": float(self.review_threshold)}
         if self.path is not None:
             out["source_file"] = str(self.path)
         return out
 
     def save_as(self, path: str | Path) -> None:
-        """Write the data with latents (``obsm["X_fadvi_l"]``, ``_b``, ``_r``) to a new ``.h5ad``.
+        """Write the annotated data to a new ``.h5ad``, atomically.
+
+        It holds latents (``obsm["X_fadvi_l"]``, ``_b``, ``_r``) and embeddings in ``obsm``,
+        predictions, confidence and accepted labels in ``obs``, and settings, seed and package
+        versions in ``uns["fadvi"]`` (see :func:`fadvi_gui.results_io.save_annotated_h5ad`).
 
         Refuses to write over the file that was opened, so the input stays untouched.
         """
@@ -304,9 +326,11 @@ class Session(QObject):
                 "",
             )
             return
+        seed = self.training_settings.seed if self.training_settings is not None else None
         job = self.run_job(
             "save", f"Saving {path.name}", tasks.save_annotated, self.adata, path,
-            latents=self.latents, model=self.model, params=self.parameters(),
+            latents=self.latents, model=self.model, params=self.parameters(), seed=seed,
+            source=self.path,
         )
         job.succeeded.connect(lambda latents: self._on_save_written(path, latents))
 

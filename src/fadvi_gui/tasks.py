@@ -301,17 +301,15 @@ def save_annotated(
     latents: Mapping[str, np.ndarray] | None = None,
     model: FADVI | None = None,
     params: Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    source: str | os.PathLike | None = None,
 ) -> dict[str, np.ndarray]:
-    """Write ``adata`` with FADVI results to ``path`` atomically.
-
-    Writes to a temporary file in the same folder, then renames it over
-    ``path``, so a crash never leaves a half-written file. ``adata`` itself is
-    not modified.
+    """Write ``adata`` with FADVI results to ``path`` atomically; ``adata`` is not modified.
 
     Parameters
     ----------
     adata
-        The data as the app holds it.
+        The data as the app holds it, with predictions and embeddings.
     path
         Destination ``.h5ad``.
     latents
@@ -319,21 +317,23 @@ def save_annotated(
     model
         Trained model, or None to save the data without latents.
     params
-        Settings stored under ``uns["fadvi"]``.
+        Settings stored under ``uns["fadvi"]["settings"]``.
+    seed
+        The training seed, stored under ``uns["fadvi"]["seed"]``.
+    source
+        The file that was opened; writing over it is refused.
 
     Returns
     -------
     dict of str to ndarray
         The latents written to ``obsm`` (empty without a model).
     """
+    from fadvi_gui.results_io import save_annotated_h5ad
+
     if latents is None:
         latents = compute_latents(control, model) if model is not None else {}
-    out = adata.copy()
-    for key, value in latents.items():
-        out.obsm[key] = value
-    if params:
-        out.uns["fadvi"] = plain_uns(params)
-    write_h5ad_atomic(out, path)
+    save_annotated_h5ad(adata, path, settings=plain_uns(params or {}), seed=seed,
+                        latents=latents, source=source)
     return dict(latents)
 
 

@@ -57,6 +57,7 @@ class PredictionsPanel(QWidget):
         super().__init__(parent)
         self._selection = np.zeros(0, dtype=np.int64)
         self._can_predict = False
+        self._can_accept = True
         self._running = False
         self.review = ReviewModel(self)
         splitter = QSplitter(Qt.Vertical)
@@ -222,6 +223,11 @@ class PredictionsPanel(QWidget):
             self.state_label.setText("Ready to predict." if can_predict else reason)
         self._update_buttons()
 
+    def set_can_accept(self, can_accept: bool) -> None:
+        """Enable the accept buttons (when there are predictions), e.g. not while the data is saved."""
+        self._can_accept = can_accept
+        self._update_buttons()
+
     def show_started(self, mode: str) -> None:
         """Switch to the running state for ``mode`` (``"label"`` or ``"batch"``)."""
         self._running = True
@@ -329,5 +335,6 @@ class PredictionsPanel(QWidget):
         self.batch_button.setEnabled(can and scope_ok)
         self.cancel_button.setEnabled(self._running)
         has_rows = bool(len(self.review.table))
-        for button in (self.accept_all_button, self.accept_selection_button, self.export_button):
-            button.setEnabled(has_rows and idle)
+        for button in (self.accept_all_button, self.accept_selection_button):
+            button.setEnabled(has_rows and idle and self._can_accept)
+        self.export_button.setEnabled(has_rows and idle)
