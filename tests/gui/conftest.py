@@ -116,3 +116,56 @@ def write_demo_variant(path: Path, *, normalise: bool, keep_counts_layer: bool,
         del adata.layers["counts"]
     adata.write_h5ad(path)
     return path
+
+
+HIDDEN_BATCH = "5p"
+
+
+def write_hidden_batch(path: Path) -> Path:
+    """Write the demo with the labels of batch "5p" replaced by "Unknown" (issue 5's test data)."""
+    adata = anndata.read_h5ad(DEMO)
+    labels = adata.obs["cell_type"].astype(str)
+    labels[adata.obs["batch"] == HIDDEN_BATCH] = "Unknown"
+    adata.obs["cell_type"] = labels.astype("category")
+    adata.write_h5ad(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_window(qapp, tmp_path_factory, request):
+    """One window, shared by the end-to-end tests: the demo with batch "5p" unlabelled, trained.
+
+    Tests that use it run in file order and may build on each other's results
+    (predictions, accepted labels); each only adds to the data.
+    """
+    from pytestqt.qtbot import QtBot
+    from qtpy.QtCore import QSettings
+
+    from fadvi_gui.main_window import MainWindow
+
+    folder = tmp_path_factory.mktemp("trained_settings")
+    with pytest.MonkeyPatch.context() as patch:
+        for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+            QSettings.setPath(fmt, QSettings.UserScope, str(folder))
+        patch.setenv(SETTINGS_ENV, str(folder / "fadvi-gui.ini"))
+        path = write_hidden_batch(tmp_path_factory.mktemp("hidden") / "hidden_5p.h5ad")
+        window = MainWindow()
+        window.show()
+    bot = QtBot(request)
+    window.open_file(path)
+    bot.waitUntil(lambda: window.session.adata is not None and window.session.checks_current
+                  and not window.session.is_busy, timeout=60_000)
+    assert window.session.choices.unlabeled_category == "Unknown"
+    set_fast_model(window.training_panel, epochs=15)
+    window.training_panel.inputs["n_hidden"].setValue(64)
+    window.training_panel.inputs["n_latent_l"].setValue(10)
+    window.training_panel.train_button.click()
+    bot.waitUntil(lambda: window.session.latents is not None and not window.session.is_busy,
+                  timeout=300_000)
+    yield window
+    window.confirm_close = lambda: True
+    window.session.cancel_all()
+    window.session.wait(30_000)
+    bot.waitUntil(lambda: not window.session.is_busy, timeout=30_000)
+    window.close()
+    window.deleteLater()
