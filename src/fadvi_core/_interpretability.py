@@ -50,7 +50,8 @@ def integrated_gradients(forward: nn.Module, x: torch.Tensor, target: torch.Tens
     Attributions ``(n_cells, n_genes)``, and with ``return_convergence_delta`` the per-cell
     ``sum(attributions) - (f(x) - f(baseline))``.
     """
-    baselines = torch.zeros_like(x) if baselines is None else torch.as_tensor(
+    zero_baseline = baselines is None
+    baselines = torch.zeros_like(x) if zero_baseline else torch.as_tensor(
         baselines, dtype=x.dtype, device=x.device).expand_as(x)
     step_sizes_fn, alphas_fn = approximation_parameters(method)
     step_sizes = torch.tensor(step_sizes_fn(n_steps), dtype=x.dtype, device=x.device)
@@ -62,12 +63,13 @@ def integrated_gradients(forward: nn.Module, x: torch.Tensor, target: torch.Tens
     target_index = target.reshape(-1, 1)
     for start in range(0, n_steps, steps_per_pass):
         alpha = alphas[start:start + steps_per_pass].reshape(-1, 1, 1)
-        points = (baselines + alpha * difference).detach().requires_grad_(True)
-        flat = points.reshape(-1, x.shape[1])
-        chosen = forward(flat).gather(1, target_index.repeat(len(alpha), 1))
+        points = alpha * difference if zero_baseline else baselines + alpha * difference
+        points = points.detach().requires_grad_(True)
+        chosen = forward(points.reshape(-1, x.shape[1])).gather(
+            1, target_index.repeat(len(alpha), 1))
         (grads,) = torch.autograd.grad(chosen.sum(), points)
-        weights = step_sizes[start:start + steps_per_pass].reshape(-1, 1, 1)
-        total += (grads * weights).sum(dim=0)
+        # Weighted sum over the steps of this pass, in one contraction.
+        total += torch.tensordot(step_sizes[start:start + steps_per_pass], grads, dims=1)
     attributions = total * difference
     if not return_convergence_delta:
         return attributions
