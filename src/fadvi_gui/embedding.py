@@ -211,6 +211,22 @@ def _pca_2d(x: np.ndarray) -> np.ndarray:
     return (centred @ axes.astype(np.float32)).astype(np.float32)
 
 
+def _release_tqdm_lock() -> None:
+    """Release tqdm's write lock if this thread still holds it.
+
+    tqdm's ``refresh`` takes the lock without ``with``, so the stop raised from
+    :class:`_EpochWatcher` while it draws leaves the lock held; any later tqdm bar
+    (or a bar's garbage collection on the UI thread) would then wait forever.
+    """
+    from tqdm import tqdm
+
+    for lock in reversed(getattr(tqdm.get_lock(), "locks", [])):
+        semlock = getattr(lock, "_semlock", None)
+        owned = semlock._is_mine if semlock is not None else getattr(lock, "_is_owned", None)
+        while owned is not None and owned():
+            lock.release()
+
+
 class _EpochWatcher(io.StringIO):
     """A text stream for UMAP's tqdm bar: turns ``"n/total"`` writes into progress and stops."""
 
@@ -267,7 +283,11 @@ def _umap_2d(
     with warnings.catch_warnings():
         # "n_jobs overridden to 1 by setting random_state": expected, we want reproducibility.
         warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
-        coords = reducer.fit_transform(x)
+        try:
+            coords = reducer.fit_transform(x)
+        except EmbeddingCancelled:
+            _release_tqdm_lock()
+            raise
     if watcher.stopped:
         raise EmbeddingCancelled("The embedding was cancelled.")
     _raise_if_stopped(stop)
