@@ -206,6 +206,7 @@ def main(argv=None) -> None:
                              f"got {item!r}.")
         hidden_choice[ds] = batch
     started = time.strftime("%Y-%m-%d %H:%M:%S")
+    environment = C.versions()  # at the start: the code the run imports
     t_start = time.perf_counter()
     runs, datasets = [], {}
     for ds in args.datasets:
@@ -225,7 +226,7 @@ def main(argv=None) -> None:
         "started": started,
         "wall_s": time.perf_counter() - t_start,
         "config": vars(args) | {"hidden": hidden_choice},
-        "versions": C.versions(),
+        "versions": environment,
         "datasets": datasets,
         "summary": summarise(runs, args.datasets, args.methods),
         "runs": runs,

@@ -308,6 +308,7 @@ def main(argv=None) -> None:
         worker(args)
         return
     started = time.strftime("%Y-%m-%d %H:%M:%S")
+    environment = C.versions()  # at the start: the code the run imports
     results = {}
     passthrough = ["--epochs", str(args.epochs), "--replicate", str(args.replicate),
                    "--batch-size", str(args.batch_size), "--ig-cells", str(args.ig_cells),
@@ -352,7 +353,7 @@ def main(argv=None) -> None:
         "command": C.command_line(),
         "started": started,
         "config": {k: v for k, v in vars(args).items() if not k.startswith("worker")},
-        "versions": C.versions(),
+        "versions": environment,
         "load_average_before_after": [load_before, os.getloadavg()],
         "matmul": matmul_flops(args.threads),
         "rounds": rounds,
