@@ -1,12 +1,14 @@
-"""Capture the window idle, training and finished on the demo data.
+"""Capture the window on the demo data: idle, training, finished, viewer, predictions, explanations.
 
 Run from the repository root::
 
     QT_QPA_PLATFORM=offscreen python docs/screenshots/make_screenshots.py
 
-(or under Xvfb with ``xvfb-run``). Writes ``app_idle.png``, ``app_training.png``
-and ``app_finished.png`` next to this script. Settings go to a temporary INI
-file, so the user's own settings are neither read nor changed.
+(or under Xvfb with ``xvfb-run``). Batch "5p" of the demo gets its labels hidden
+("Unknown") in a temporary copy, so the prediction review has cells to predict.
+Writes ``app_idle.png``, ``app_training.png``, ``app_finished.png``, ``viewer.png``,
+``predictions.png`` and ``explanations.png`` next to this script. Settings go to a
+temporary INI file, so the user's own settings are neither read nor changed.
 """
 
 from __future__ import annotations
@@ -14,60 +16,110 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / "src"))
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ["FADVI_GUI_SETTINGS"] = str(Path(tempfile.mkdtemp()) / "screenshots.ini")
+TMP = Path(tempfile.mkdtemp())
+os.environ["FADVI_GUI_SETTINGS"] = str(TMP / "screenshots.ini")
 
-EPOCHS = 25
+EPOCHS = 40
 TRAINING_SHOT_EPOCH = 10
 
 
-def main() -> None:
-    """Open the demo, train it through the Train button and grab the window three times."""
-    from qtpy.QtCore import QTimer
+def wait_until(condition, timeout_s: float = 900) -> None:
+    """Run the event loop until ``condition()`` is true."""
+    from qtpy.QtWidgets import QApplication
 
+    end = time.perf_counter() + timeout_s
+    while not condition():
+        if time.perf_counter() > end:
+            raise SystemExit("Timed out waiting for the window.")
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def hidden_batch_copy() -> Path:
+    """Write the demo with the labels of batch "5p" set to "Unknown"; return its path."""
+    import anndata
+
+    adata = anndata.read_h5ad(ROOT / "resources" / "pbmc_symphony.h5ad")
+    labels = adata.obs["cell_type"].astype(str)
+    labels[adata.obs["batch"] == "5p"] = "Unknown"
+    adata.obs["cell_type"] = labels.astype("category")
+    path = TMP / "pbmc_symphony_5p_unlabelled.h5ad"
+    adata.write_h5ad(path)
+    return path
+
+
+def main() -> None:
+    """Drive the window through its widgets and grab it at each step."""
     from fadvi_gui.app import get_app
 
     app = get_app()
     from fadvi_gui.main_window import MainWindow
 
     window = MainWindow()
-    window.resize(1500, 920)
+    window.resize(1600, 960)
     window.show()
-    panel = window.training_panel
-    shots: set[str] = set()
+    session, view = window.session, window.viewer
 
-    def grab(name: str) -> None:
-        window.grab().save(str(HERE / f"app_{name}.png"))
-        shots.add(name)
+    def grab(name: str, widget=None) -> None:
+        app.processEvents()
+        (widget or window).grab().save(str(HERE / f"{name}.png"))
 
-    def on_checked(_problems) -> None:
-        if "idle" in shots:
-            return
-        QTimer.singleShot(300, lambda: (grab("idle"), _start_training()))
+    def idle() -> bool:
+        return not session.is_busy
 
-    def _start_training() -> None:
-        panel.epochs_spin.setValue(EPOCHS)
-        panel.train_button.click()
+    window.open_file(hidden_batch_copy())
+    wait_until(lambda: session.checks_current and idle())
+    grab("app_idle")
+    window.training_panel.epochs_spin.setValue(EPOCHS)
+    seen = []
+    session.training_progress.connect(
+        lambda p: seen.append(p.epoch) if p.epoch_end and p.epoch + 1 == TRAINING_SHOT_EPOCH else None)
+    window.training_panel.train_button.click()
+    wait_until(lambda: bool(seen))
+    grab("app_training")
+    wait_until(lambda: session.latents is not None and idle()
+               and ("z_l", "umap") in view.shown_embeddings())
+    grab("app_finished")
 
-    def on_progress(progress) -> None:
-        if progress.epoch_end and progress.epoch + 1 == TRAINING_SHOT_EPOCH and "training" not in shots:
-            QTimer.singleShot(50, lambda: grab("training"))
+    view.set_colour_by("cell_type")
+    view.set_side_by_side(True)
+    wait_until(lambda: view.shown_embeddings() == [("z_b", "umap"), ("z_l", "umap")] and idle())
+    docks = (window.data_dock, window.training_dock, window.predictions_dock, window.explain_dock)
+    for dock in docks:
+        dock.hide()
+    time.sleep(0.2)
+    grab("viewer")
+    for dock in docks:
+        dock.show()
+    view.set_side_by_side(False)
 
-    def on_ended(_outcome: str) -> None:
-        QTimer.singleShot(300, lambda: (grab("finished"), window.close()))
+    window.predictions_dock.raise_()
+    window.predictions_panel.predict_button.click()
+    wait_until(lambda: "fadvi_prediction" in session.adata.obs and idle())
+    window.predictions_panel.set_threshold(0.7)
+    window.predictions_panel.set_filter("unlabelled")
+    view.set_colour_by("fadvi_prediction_thresholded")
+    grab("predictions")
 
-    window.session.problems_changed.connect(on_checked)
-    window.session.training_progress.connect(on_progress)
-    window.session.training_ended.connect(on_ended)
-    window.open_demo()
-    app.exec_()
-    missing = {"idle", "training", "finished"} - shots
-    if missing:
-        raise SystemExit(f"Screenshots not taken: {sorted(missing)}")
+    explain = window.explain_panel
+    window.explain_dock.raise_()
+    explain.class_combo.setCurrentText("B")
+    explain.max_cells_spin.setValue(200)
+    explain.run_button.click()
+    wait_until(lambda: explain.result is not None and idle())
+    top = str(explain.result.tables["B"]["feature"].iloc[0])
+    explain.gene_clicked.emit(top)
+    wait_until(lambda: view.colouring().key == top and idle())
+    grab("explanations")
+    window.confirm_close = lambda: True
+    window.close()
 
 
 if __name__ == "__main__":

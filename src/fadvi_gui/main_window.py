@@ -13,7 +13,7 @@ from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAction, QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
-    QWidget,
+    QScrollArea, QWidget,
 )
 
 from fadvi_gui import settings as stored
@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         """Put ``widget`` in a dock (listed in the View menu once menus exist) and return the dock."""
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        dock.setWidget(_scrolling(widget))
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable | QDockWidget.DockWidgetClosable)
         self.addDockWidget(area, dock)
         if hasattr(self, "view_menu"):
@@ -384,6 +384,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self._closing = True
+            self.session.shutting_down = True
             self.session.cancel_all()
             self.busy_label.setText("Stopping before closing...")
             event.ignore()
@@ -417,6 +418,15 @@ class MainWindow(QMainWindow):
         if paths and not self.session.is_training:
             event.acceptProposedAction()
             self.open_file(paths[0])
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """Wrap ``widget`` so a narrow dock scrolls instead of widening the whole window."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def _choices_kwargs(values: dict) -> dict:

@@ -76,6 +76,8 @@ class Session(QObject):
         self.training_settings: TrainingSettings | None = None
         #: The confidence threshold of the prediction review, saved in ``uns["fadvi"]``.
         self.review_threshold: float | None = None
+        #: Set when the window closes: no follow-up work (latents, embeddings) is started.
+        self.shutting_down = False
         self._jobs: dict[str, Job] = {}
         self._check_generation = 0
 

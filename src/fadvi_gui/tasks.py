@@ -8,7 +8,6 @@ Qt widgets, and none writes the file the user opened.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -335,15 +334,3 @@ def save_annotated(
     save_annotated_h5ad(adata, path, settings=plain_uns(params or {}), seed=seed,
                         latents=latents, source=source)
     return dict(latents)
-
-
-def write_h5ad_atomic(adata: AnnData, path: str | os.PathLike) -> None:
-    """Write ``adata`` to a temporary file next to ``path`` and rename it into place."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp.h5ad")
-    try:
-        adata.write_h5ad(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

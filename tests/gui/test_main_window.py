@@ -69,7 +69,8 @@ def test_save_as_writes_latents_atomically_and_never_the_input(qtbot, tmp_path, 
     assert saved.obsm["X_fadvi_l"].shape == (300, 8)
     assert saved.obsm["X_fadvi_b"].shape == (300, 4)
     assert saved.obsm["X_fadvi_r"].shape == (300, 4)
-    assert saved.uns["fadvi"]["setup"]["labels_key"] == "cell_type"
+    assert saved.uns["fadvi"]["settings"]["setup"]["labels_key"] == "cell_type"
+    assert "versions" in saved.uns["fadvi"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["input.h5ad", "out.h5ad"]
     assert source.read_bytes() == before
     assert "_scvi_manager_uuid" not in window.session.adata.uns

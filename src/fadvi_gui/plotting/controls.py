@@ -13,6 +13,7 @@ from qtpy.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -38,7 +39,8 @@ class ViewerControls(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.space_combo = QComboBox()
-        self.space_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.space_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.space_combo.setMinimumContentsLength(12)
         self.space_combo.setToolTip("Latent space to embed: z_l is batch-corrected cell type.")
         self.method_combo = QComboBox()
         for method in ("umap", "pca"):
@@ -47,6 +49,7 @@ class ViewerControls(QWidget):
         self.side_by_side = QCheckBox("z_b | z_l side by side")
         self.side_by_side.setEnabled(False)
         self.colour_combo = QComboBox()
+        self.colour_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.colour_combo.setMinimumContentsLength(14)
         self.gene_edit = QLineEdit()
         self.gene_edit.setPlaceholderText("Gene…")
@@ -97,6 +100,8 @@ class ViewerControls(QWidget):
             row.addWidget(button)
         row.addStretch(1)
         self.status = QLabel()
+        # Long messages are cut rather than widening the window.
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
         self.progress.setVisible(False)

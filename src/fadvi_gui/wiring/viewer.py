@@ -76,7 +76,7 @@ class ViewerWiring(QObject):
                         self.view.set_embedding(space, method, np.asarray(adata.obsm[key]))
 
     def _on_session_model_trained(self, _model) -> None:
-        if not self.session.is_running("latents"):
+        if not self.session.is_running("latents") and not self.session.shutting_down:
             self.session.compute_latents()
 
     def _on_session_latents_ready(self, latents: dict) -> None:
@@ -114,7 +114,8 @@ class ViewerWiring(QObject):
 
     def _start_next(self) -> None:
         adata = self.session.adata
-        if self.session.is_running(_EMBED) or not self._queue or adata is None:
+        if (self.session.is_running(_EMBED) or not self._queue or adata is None
+                or self.session.shutting_down):
             return
         space, method = self._queue.pop(0)
         generation = self._generation
