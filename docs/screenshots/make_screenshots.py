@@ -65,6 +65,10 @@ def main() -> None:
     window = MainWindow()
     window.resize(1600, 960)
     window.show()
+    wait_until(lambda: True)
+    from qtpy.QtCore import Qt
+
+    window.resizeDocks([window.data_dock, window.predictions_dock], [360, 700], Qt.Horizontal)
     session, view = window.session, window.viewer
 
     def grab(name: str, widget=None) -> None:
@@ -98,6 +102,10 @@ def main() -> None:
     grab("viewer")
     for dock in docks:
         dock.show()
+    window.tabifyDockWidget(window.data_dock, window.training_dock)
+    window.tabifyDockWidget(window.predictions_dock, window.explain_dock)
+    wait_until(lambda: True)
+    window.resizeDocks([window.data_dock, window.predictions_dock], [360, 700], Qt.Horizontal)
     view.set_side_by_side(False)
 
     window.predictions_dock.raise_()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAction, QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
@@ -99,7 +99,6 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.predictions_dock, self.explain_dock)
         self.data_dock.raise_()
         self.predictions_dock.raise_()
-        self.resizeDocks([self.data_dock, self.predictions_dock], [440, 520], Qt.Horizontal)
         self.viewer_wiring = ViewerWiring(self.session, self.viewer, self)
         self.predictions_wiring = PredictionsWiring(self, self.predictions_panel, self.explain_panel)
         self.model_wiring = ModelWiring(self)
@@ -107,7 +106,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect()
-        self._restore_window_state()
+        if not self._restore_window_state():
+            QTimer.singleShot(0, self._size_docks)
         self._refresh_actions()
 
     # --------------------------------------------------------------- layout
@@ -398,13 +398,18 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
 
-    def _restore_window_state(self) -> None:
+    def _restore_window_state(self) -> bool:
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        return state is not None
+
+    def _size_docks(self) -> None:
+        """Give the docks a useful width on first start (later, the saved layout is used)."""
+        self.resizeDocks([self.data_dock, self.predictions_dock], [400, 560], Qt.Horizontal)
 
     # -------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override

@@ -62,15 +62,17 @@ class ViewerControls(QWidget):
             top.addWidget(QLabel(label))
             top.addWidget(widget)
         top.addWidget(self.side_by_side)
-        top.addSpacing(12)
-        top.addWidget(QLabel("Colour by"))
-        top.addWidget(self.colour_combo)
-        top.addWidget(self.gene_edit)
         top.addStretch(1)
         top.addWidget(self.export_button)
+        # Colouring gets its own row, so the viewer stays narrow enough for docks beside it.
+        colour = QHBoxLayout()
+        colour.addWidget(QLabel("Colour by"))
+        colour.addWidget(self.colour_combo, 1)
+        colour.addWidget(self.gene_edit, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addLayout(colour)
         layout.addLayout(self._build_selection_row())
 
     def _build_selection_row(self) -> QHBoxLayout:
