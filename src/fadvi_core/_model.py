@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Literal
 
 import numpy as np
@@ -23,7 +22,6 @@ from ._device import resolve_device
 from ._module import FADVAE
 from ._training import EarlyStopping, PlanSettings, split_indices, train_module
 
-logger = logging.getLogger(__name__)
 
 REPRESENTATIONS = {"full": "full", "b": "b", "batch": "b", "l": "l", "label": "l", "r": "r",
                    "residual": "r", "lr": "lr", "label_residual": "lr"}
