@@ -243,13 +243,18 @@ def confusion_matrix(table: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``(n_existing, n_predicted)`` cell counts; empty when no predicted cell has a label.
     """
-    labelled = table[table["labelled"].to_numpy(dtype=bool)]
-    if labelled.empty:
+    keep = table["labelled"].to_numpy(dtype=bool)
+    if not keep.any():
         return pd.DataFrame(dtype=np.int64)
-    matrix = pd.crosstab(labelled["existing_label"], labelled["predicted_label"])
-    classes = sorted(set(matrix.index) | set(matrix.columns))
-    return matrix.reindex(index=[c for c in classes if c in matrix.index], columns=classes,
-                          fill_value=0)
+    # numpy, not pd.crosstab: this runs on the UI thread after every prediction.
+    existing = table["existing_label"].to_numpy()[keep].astype(str)
+    predicted = table["predicted_label"].to_numpy()[keep].astype(str)
+    classes, codes = np.unique(np.concatenate([existing, predicted]), return_inverse=True)
+    counts = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(counts, (codes[:len(existing)], codes[len(existing):]), 1)
+    rows = np.flatnonzero(np.isin(classes, existing))
+    return pd.DataFrame(counts[rows], index=pd.Index(classes[rows].tolist(), name="existing_label"),
+                        columns=pd.Index(classes.tolist(), name="predicted_label"))
 
 
 def accuracy(existing, predicted, *, unlabeled_category: str | None = None) -> float:

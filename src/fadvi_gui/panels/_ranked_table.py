@@ -25,6 +25,7 @@ class RankedGenesModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._frame = pd.DataFrame(columns=[name for _, name, _ in COLUMNS])
+        self._columns: list[np.ndarray] = [np.zeros(0) for _ in COLUMNS]
         self._order = np.zeros(0, dtype=np.int64)
 
     def set_table(self, table: pd.DataFrame) -> None:
@@ -33,6 +34,9 @@ class RankedGenesModel(QAbstractTableModel):
         frame = table.reset_index(drop=True).copy()
         frame.insert(0, "rank", np.arange(1, len(frame) + 1))
         self._frame = frame
+        # Plain arrays: ``data`` runs once per visible cell, and pandas indexing is slow there.
+        self._columns = [frame[name].to_numpy() if name in frame else np.full(len(frame), "")
+                         for _, name, _ in COLUMNS]
         self._order = np.arange(len(frame))
         self.endResetModel()
 
@@ -43,7 +47,7 @@ class RankedGenesModel(QAbstractTableModel):
 
     def gene(self, row: int) -> str:
         """The gene shown in ``row``."""
-        return str(self._frame["feature"].iloc[self._order[row]])
+        return str(self._columns[1][self._order[row]])
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(self._order)
@@ -64,8 +68,8 @@ class RankedGenesModel(QAbstractTableModel):
         if not index.isValid():
             return None
         name = COLUMNS[index.column()][1]
-        value = self._frame[name].iloc[self._order[index.row()]]
         if role == Qt.DisplayRole:
+            value = self._columns[index.column()][self._order[index.row()]]
             return f"{value:.4g}" if isinstance(value, (float, np.floating)) else str(value)
         if role == Qt.TextAlignmentRole and name != "feature":
             return int(Qt.AlignRight | Qt.AlignVCenter)
@@ -78,7 +82,7 @@ class RankedGenesModel(QAbstractTableModel):
             self._order = np.arange(len(self._frame))
             self.layoutChanged.emit()
             return
-        keys = self._frame[COLUMNS[column][1]].to_numpy()
+        keys = self._columns[column]
         keys = keys.astype(str) if keys.dtype == object else keys
         self._order = np.argsort(keys, kind="stable")
         if order == Qt.DescendingOrder:

@@ -23,6 +23,8 @@ COLUMNS = (
     ("Flag", None),
 )
 _GREY = QColor(130, 130, 130)
+#: The roles ``data`` answers; views ask for several more per cell.
+_ROLES = frozenset({Qt.DisplayRole, Qt.ForegroundRole, Qt.TextAlignmentRole})
 
 
 class ReviewModel(QAbstractTableModel):
@@ -87,7 +89,7 @@ class ReviewModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
-        if not index.isValid():
+        if role not in _ROLES or not index.isValid():
             return None
         row = self._order[index.row()]
         name = COLUMNS[index.column()][1]

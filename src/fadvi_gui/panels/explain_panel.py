@@ -20,6 +20,8 @@ from fadvi_gui.explain import METHOD_LABELS, ExplainResult, ExplainSettings
 from fadvi_gui.panels._gene_bars import GeneBarChart
 from fadvi_gui.panels._ranked_table import RankedGenesModel
 
+#: Rows measured when the ranked table's columns are fitted to their contents.
+SIZED_ROWS = 30
 SCOPE_LABELS = {"selection": "Selected cells", "class": "One predicted class",
                 "all": "Every predicted class"}
 
@@ -132,6 +134,9 @@ class ExplainPanel(QWidget):
         self.table_view.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table_view.verticalHeader().setVisible(False)
         self.table_view.horizontalHeader().setStretchLastSection(True)
+        # Fit columns to the first rows only (the horizontal header sets how many):
+        # measuring every gene takes seconds.
+        self.table_view.horizontalHeader().setResizeContentsPrecision(SIZED_ROWS)
         self.table_view.clicked.connect(self._on_table_view_clicked)
         self.chart = GeneBarChart()
         self.chart.gene_clicked.connect(self.gene_clicked)

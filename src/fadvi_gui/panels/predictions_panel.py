@@ -23,6 +23,8 @@ from fadvi_gui.panels._confusion_view import ConfusionView
 from fadvi_gui.panels._review_table import ReviewModel
 from fadvi_gui.results import REVIEW_FILTERS, class_counts, confusion_matrix, filter_review
 
+#: Rows measured when the review table's columns are fitted to their contents.
+SIZED_ROWS = 30
 _MODE_WORDS = {"label": "labels", "batch": "batches"}
 
 
@@ -137,6 +139,9 @@ class PredictionsPanel(QWidget):
         self.table_view.verticalHeader().setVisible(False)
         self.table_view.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
         self.table_view.horizontalHeader().setStretchLastSection(True)
+        # Fit columns to the first rows only (the horizontal header sets how many):
+        # measuring 1,000 rows blocks the UI for a quarter second.
+        self.table_view.horizontalHeader().setResizeContentsPrecision(SIZED_ROWS)
         self.table_view.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         layout.addWidget(self.table_view, 1)
         self.shown_label = QLabel("No predictions yet.")
@@ -181,7 +186,7 @@ class PredictionsPanel(QWidget):
     def set_review(self, table: pd.DataFrame) -> None:
         """Show predicted cells (`fadvi_gui.results.review_table`); the summary follows."""
         self.review.set_table(table)
-        self.table_view.resizeColumnsToContents()  # looks at the first 1,000 rows only
+        self.table_view.resizeColumnsToContents()  # looks at the first SIZED_ROWS rows only
         self.confusion_view.set_matrix(confusion_matrix(table) if len(table) else pd.DataFrame())
         self._apply_filter()
         self._update_counts()
