@@ -28,6 +28,8 @@ os.environ["FADVI_GUI_SETTINGS"] = str(TMP / "screenshots.ini")
 
 EPOCHS = 40
 TRAINING_SHOT_EPOCH = 10
+#: Window size of every screenshot (px).
+SIZE = (1920, 1080)
 
 
 def wait_until(condition, timeout_s: float = 900) -> None:
@@ -40,6 +42,12 @@ def wait_until(condition, timeout_s: float = 900) -> None:
             raise SystemExit("Timed out waiting for the window.")
         QApplication.processEvents()
         time.sleep(0.02)
+
+
+def settle(seconds: float = 0.3) -> None:
+    """Run the event loop for ``seconds`` so layouts and deferred calls take effect."""
+    end = time.perf_counter() + seconds
+    wait_until(lambda: time.perf_counter() > end)
 
 
 def hidden_batch_copy() -> Path:
@@ -63,16 +71,15 @@ def main() -> None:
     from fadvi_gui.main_window import MainWindow
 
     window = MainWindow()
-    window.resize(1600, 960)
+    window.resize(*SIZE)
     window.show()
-    wait_until(lambda: True)
-    from qtpy.QtCore import Qt
-
-    window.resizeDocks([window.data_dock, window.predictions_dock], [360, 700], Qt.Horizontal)
+    settle()
+    window.size_docks()
     session, view = window.session, window.viewer
 
     def grab(name: str, widget=None) -> None:
-        app.processEvents()
+        window.size_docks()  # the viewer takes width from the docks as it fills
+        settle()
         (widget or window).grab().save(str(HERE / f"{name}.png"))
 
     def idle() -> bool:
@@ -104,8 +111,8 @@ def main() -> None:
         dock.show()
     window.tabifyDockWidget(window.data_dock, window.training_dock)
     window.tabifyDockWidget(window.predictions_dock, window.explain_dock)
-    wait_until(lambda: True)
-    window.resizeDocks([window.data_dock, window.predictions_dock], [360, 700], Qt.Horizontal)
+    settle()
+    window.size_docks()
     view.set_side_by_side(False)
 
     window.predictions_dock.raise_()

@@ -13,7 +13,7 @@ from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAction, QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
-    QScrollArea, QWidget,
+    QScrollArea, QStyle, QWidget,
 )
 
 from fadvi_gui import settings as stored
@@ -25,6 +25,10 @@ from fadvi_gui.tasks import available_devices
 from fadvi_gui.wiring import ModelWiring, PredictionsWiring, ViewerWiring
 
 DEMO_NAME = "pbmc_symphony.h5ad"
+#: Default widths (px) of the left (data, training) and right (predictions, explanations) docks.
+DOCK_WIDTHS = (410, 480)
+#: No dock is made wider than this share of the window by `MainWindow.size_docks`.
+MAX_DOCK_SHARE = 0.35
 _OPEN_FILTER = "Single-cell data (*.h5ad *.h5 *.mtx *.mtx.gz);;All files (*)"
 
 
@@ -107,7 +111,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         if not self._restore_window_state():
-            QTimer.singleShot(0, self._size_docks)
+            QTimer.singleShot(0, self.size_docks)
         self._refresh_actions()
 
     # --------------------------------------------------------------- layout
@@ -407,9 +411,17 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         return state is not None
 
-    def _size_docks(self) -> None:
-        """Give the docks a useful width on first start (later, the saved layout is used)."""
-        self.resizeDocks([self.data_dock, self.predictions_dock], [400, 560], Qt.Horizontal)
+    def size_docks(self) -> None:
+        """Give the docks their default widths (on first start; later the saved layout is used).
+
+        Each side gets its default width (`DOCK_WIDTHS`), widened to what its widest panel
+        needs without a horizontal scroll bar, but to at most `MAX_DOCK_SHARE` of the window.
+        """
+        cap = int(self.width() * MAX_DOCK_SHARE)
+        sides = ((self.data_dock, self.training_dock), (self.predictions_dock, self.explain_dock))
+        widths = [min(max(default, *map(_needed_width, docks)), cap)
+                  for default, docks in zip(DOCK_WIDTHS, sides)]
+        self.resizeDocks([self.data_dock, self.predictions_dock], widths, Qt.Horizontal)
 
     # -------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
@@ -423,6 +435,13 @@ class MainWindow(QMainWindow):
         if paths and not self.session.is_training:
             event.acceptProposedAction()
             self.open_file(paths[0])
+
+
+def _needed_width(dock: QDockWidget) -> int:
+    """Width of ``dock`` at which its panel fits beside a vertical scroll bar."""
+    area = dock.widget()
+    bar = area.style().pixelMetric(QStyle.PM_ScrollBarExtent)
+    return area.widget().minimumSizeHint().width() + bar + 2 * area.frameWidth() + 4
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:

@@ -25,6 +25,8 @@ from fadvi_gui.results import REVIEW_FILTERS, class_counts, confusion_matrix, fi
 
 #: Rows measured when the review table's columns are fitted to their contents.
 SIZED_ROWS = 30
+#: Widest a review column is made when fitted to its contents (px); wider text is elided.
+MAX_COLUMN_PX = 170
 _MODE_WORDS = {"label": "labels", "batch": "batches"}
 
 
@@ -187,6 +189,9 @@ class PredictionsPanel(QWidget):
         """Show predicted cells (`fadvi_gui.results.review_table`); the summary follows."""
         self.review.set_table(table)
         self.table_view.resizeColumnsToContents()  # looks at the first SIZED_ROWS rows only
+        for column in range(self.review.columnCount()):  # long cell names are elided instead
+            if self.table_view.columnWidth(column) > MAX_COLUMN_PX:
+                self.table_view.setColumnWidth(column, MAX_COLUMN_PX)
         self.confusion_view.set_matrix(confusion_matrix(table) if len(table) else pd.DataFrame())
         self._apply_filter()
         self._update_counts()

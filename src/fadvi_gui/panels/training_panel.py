@@ -60,6 +60,7 @@ class TrainingPanel(QWidget):
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._on_clock_timeout)
 
+        self._grids: list[_PairGrid] = []
         form_widget = QWidget()
         form_layout = QVBoxLayout(form_widget)
         form_layout.addWidget(self._build_model_box())
@@ -69,6 +70,7 @@ class TrainingPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(form_widget)
+        self._form_scroll = scroll
 
         self.curves = TrainingCurves()
         splitter = QSplitter(Qt.Vertical)
@@ -89,14 +91,26 @@ class TrainingPanel(QWidget):
         layout.addWidget(splitter)
         self._update_buttons()
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Show the settings two per row where they fit, else one per row (no clipped labels)."""
+        super().resizeEvent(event)
+        scroll = self._form_scroll
+        room = scroll.width() - scroll.verticalScrollBar().sizeHint().width() - 2 * scroll.frameWidth()
+        # Group box margins around the first grid (the others sit in the same boxes, plus slack).
+        room -= scroll.widget().width() - self._grids[0].width() + _GRID_SLACK
+        for grid in self._grids:
+            grid.set_columns(2 if room >= grid.wide_width() else 1)
+
     # ------------------------------------------------------------------ build
     def _build_model_box(self) -> QWidget:
         box = QGroupBox("Model")
         layout = QVBoxLayout(box)
         common = _PairGrid()
+        self._grids.append(common)
         layout.addWidget(common)
         self.advanced = QCollapsible("Advanced", expandedIcon="\u25be", collapsedIcon="\u25b8")
         advanced = _PairGrid()
+        self._grids.append(advanced)
         self.advanced.addWidget(advanced)
         layout.addWidget(self.advanced)
         for param in MODEL_PARAMS:
@@ -109,6 +123,7 @@ class TrainingPanel(QWidget):
     def _build_training_box(self, devices: list[str]) -> QWidget:
         box = QGroupBox("Training")
         grid = _PairGrid()
+        self._grids.append(grid)
         QVBoxLayout(box).addWidget(grid)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(0, 10_000)
@@ -296,8 +311,12 @@ class TrainingPanel(QWidget):
             widget.setEnabled(not self._running)
 
 
+#: Extra px a two-per-row grid must fit beyond its own width (the Advanced section's indent).
+_GRID_SLACK = 12
+
+
 class _PairGrid(QWidget):
-    """Label/input pairs laid out two per row, to keep the panel short."""
+    """Label/input pairs, two per row when there is room (to keep the panel short), else one."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -306,17 +325,41 @@ class _PairGrid(QWidget):
         self._grid.setHorizontalSpacing(8)
         self._grid.setColumnMinimumWidth(2, 12)
         self._grid.setColumnStretch(5, 1)
-        self._count = 0
+        self._pairs: list[tuple[QLabel, QWidget]] = []
+        self.columns = 2
 
     def add(self, text: str, widget: QWidget, tooltip: str = "") -> None:
         label = QLabel(text)
         label.setToolTip(tooltip)
         label.setBuddy(widget)
         widget.setMaximumWidth(130 if isinstance(widget, QComboBox) else 105)
-        row, pair = divmod(self._count, 2)
+        self._pairs.append((label, widget))
+        self._place(len(self._pairs) - 1)
+
+    def wide_width(self) -> int:
+        """Width (px) the grid needs to show two pairs per row."""
+        if not self._pairs:
+            return 0
+        label = max(lb.sizeHint().width() for lb, _ in self._pairs)
+        field = max(min(w.sizeHint().width(), w.maximumWidth()) for _, w in self._pairs)
+        return 2 * (label + field) + 12 + 4 * self._grid.horizontalSpacing()
+
+    def set_columns(self, columns: int) -> None:
+        """Lay the pairs out ``columns`` (1 or 2) per row."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for label, widget in self._pairs:
+            self._grid.removeWidget(label)
+            self._grid.removeWidget(widget)
+        for i in range(len(self._pairs)):
+            self._place(i)
+
+    def _place(self, i: int) -> None:
+        label, widget = self._pairs[i]
+        row, pair = divmod(i, self.columns)
         self._grid.addWidget(label, row, 3 * pair)
         self._grid.addWidget(widget, row, 3 * pair + 1)
-        self._count += 1
 
 
 def _input_for(param: Param) -> QWidget:
