@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
 from fadvi_gui.explain import METHOD_LABELS, ExplainResult, ExplainSettings
 from fadvi_gui.panels._gene_bars import GeneBarChart
 from fadvi_gui.panels._ranked_table import RankedGenesModel
+from fadvi_gui.panels._run_status import show_chunk_progress, show_run_ended
 
 #: Rows measured when the ranked table's columns are fitted to their contents.
 SIZED_ROWS = 30
@@ -226,20 +227,14 @@ class ExplainPanel(QWidget):
 
     def show_progress(self, progress) -> None:
         """Show a ``fadvi_core.ChunkProgress`` (cells done out of total)."""
-        self.progress_bar.setRange(0, max(int(progress.total), 1))
-        self.progress_bar.setValue(int(progress.done))
-        self.progress_bar.setFormat(f"{progress.done:,} / {progress.total:,} cells")
+        show_chunk_progress(self.progress_bar, progress)
 
     def show_ended(self, outcome: str, message: str = "") -> None:
         """Return to idle; say how the run ended (``"finished"``, ``"cancelled"``, ``"failed"``)."""
         self._running = False
-        if self.progress_bar.maximum() == 0:
-            self.progress_bar.setRange(0, 1)
-        if outcome == "finished":
-            self.progress_bar.setValue(self.progress_bar.maximum())
         texts = {"finished": "Done.", "cancelled": "Cancelled; earlier results are kept.",
                  "failed": "The explanation failed; see the message."}
-        self.state_label.setText(message or texts.get(outcome, outcome))
+        show_run_ended(self.progress_bar, self.state_label, outcome, message, texts)
         self._update_buttons()
 
     @property
