@@ -12,6 +12,7 @@ from ._hooks import Cancelled, ChunkProgress, TrainingProgress
 from ._io import ModelFileError
 from ._model import FADVI
 from ._module import FADVAE
+from ._preprocess import prepare_training_data, select_genes
 
 try:
     __version__ = version("fadvi-desktop")
@@ -20,5 +21,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "FADVI", "FADVAE", "Cancelled", "ChunkProgress", "InputProblem", "ModelFileError",
-    "TrainingProgress", "find_input_problems", "pad_missing_genes",
+    "TrainingProgress", "find_input_problems", "pad_missing_genes", "prepare_training_data",
+    "select_genes",
 ]

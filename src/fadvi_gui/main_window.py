@@ -8,6 +8,7 @@ that knows both sides.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -17,12 +18,15 @@ from qtpy.QtWidgets import (
 )
 
 from fadvi_gui import settings as stored
-from fadvi_gui.choices import DataChoices
 from fadvi_gui.dialogs import about_dialog, error_dialog
+from fadvi_gui.model.choices import DataChoices, TrainingSettings
 from fadvi_gui.panels import DataPanel, ExplainPanel, LatentView, PredictionsPanel, TrainingPanel
-from fadvi_gui.session import Session
-from fadvi_gui.tasks import available_devices
+from fadvi_gui.session import JobKind, Session
+from fadvi_gui.tasks.devices import available_devices
 from fadvi_gui.wiring import ModelWiring, PredictionsWiring, ViewerWiring
+
+if TYPE_CHECKING:
+    from anndata import AnnData
 
 DEMO_NAME = "pbmc_symphony.h5ad"
 #: Default widths (px) of the left (data, training) and right (predictions, explanations) docks.
@@ -104,8 +108,9 @@ class MainWindow(QMainWindow):
         self.data_dock.raise_()
         self.predictions_dock.raise_()
         self.viewer_wiring = ViewerWiring(self.session, self.viewer, self)
-        self.predictions_wiring = PredictionsWiring(self, self.predictions_panel, self.explain_panel)
-        self.model_wiring = ModelWiring(self)
+        self.predictions_wiring = PredictionsWiring(self.session, self.predictions_panel,
+                                                    self.explain_panel, self, self)
+        self.model_wiring = ModelWiring(self.session, self, self)
 
         self._build_menus()
         self._build_status_bar()
@@ -134,10 +139,6 @@ class MainWindow(QMainWindow):
         width = min(1600, int(available.width() * 0.9)) if available else 1600
         height = min(960, int(available.height() * 0.9)) if available else 960
         self.resize(width, height)
-
-    def set_central_view(self, widget: QWidget) -> None:
-        """Replace the central area (where the latent viewer goes)."""
-        self.setCentralWidget(widget)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -197,11 +198,11 @@ class MainWindow(QMainWindow):
         session.training_ended.connect(self._on_session_training_ended)
         session.busy_changed.connect(self._on_session_busy_changed)
         session.error.connect(self.show_error)
-        session.saved.connect(lambda path: self.statusBar().showMessage(f"Saved {path}", 8000))
-        viewer, predictions = self.viewer_wiring, self.predictions_wiring
+        session.saved.connect(lambda path: self.status(f"Saved {path}"))
+        session.reference_model_changed.connect(self._refresh_actions)
+        predictions = self.predictions_wiring
         self.viewer.selection_changed.connect(predictions.set_selection)
         predictions.cells_selected.connect(self.viewer.set_selection)
-        predictions.cells_changed.connect(viewer.refresh_cells)
         predictions.gene_requested.connect(self._on_predictions_gene_requested)
         self.model_wiring.progress.connect(self._on_model_wiring_progress)
         self.model_wiring.state_changed.connect(self._refresh_actions)
@@ -226,6 +227,10 @@ class MainWindow(QMainWindow):
     def load_model(self, folder: str | Path) -> None:
         """Load a saved model; the open data, if any, is then mapped onto it."""
         self.model_wiring.load_model(folder)
+
+    def status(self, text: str, timeout_ms: int = 8000) -> None:
+        """Show ``text`` in the status bar for ``timeout_ms`` (part of the wiring's ``Prompts``)."""
+        self.statusBar().showMessage(text, timeout_ms)
 
     def show_error(self, message: str, details: str = "") -> QMessageBox:
         """Open a non-blocking error box with ``details`` behind "Show Details..."."""
@@ -313,12 +318,12 @@ class MainWindow(QMainWindow):
         self.busy_bar.setRange(0, total)
         self.busy_bar.setValue(done)
 
-    def _on_training_panel_train_requested(self, settings) -> None:
+    def _on_training_panel_train_requested(self, settings: TrainingSettings) -> None:
         stored.write_json(self.settings, "training/settings", self.training_panel.settings_dict())
         self.session.train(settings)
 
     # -------------------------------------------------------- session slots
-    def _on_session_data_loaded(self, adata) -> None:
+    def _on_session_data_loaded(self, adata: AnnData) -> None:
         path = self.session.path
         if path is not None:
             self._fill_recent_menu(stored.add_recent_file(self.settings, str(path)))
@@ -326,7 +331,9 @@ class MainWindow(QMainWindow):
         self.data_label.setText(f"{adata.n_obs:,} cells x {adata.n_vars:,} genes")
         self.setWindowTitle(f"FADVI - {path.name}" if path else "FADVI")
         preferred = DataChoices(**_choices_kwargs(stored.read_json(self.settings, "data/choices", {})))
+        self.training_panel.clear()
         self.data_panel.set_data(adata, path.name if path else "data", preferred)
+        self._refresh_actions()
 
     def _on_session_problems_changed(self, problems: list) -> None:
         self.data_panel.show_problems(problems)
@@ -341,13 +348,13 @@ class MainWindow(QMainWindow):
     def _on_session_training_ended(self, outcome: str) -> None:
         self.training_panel.show_ended(outcome)
         self.data_panel.set_locked(False)
-        self.statusBar().showMessage(f"Training {outcome}.", 8000)
+        self.status(f"Training {outcome}.")
         self._refresh_actions()
 
     def _on_session_busy_changed(self, text: str) -> None:
         self.busy_label.setText(f"{text}..." if text else "")
         self.busy_bar.setVisible(bool(text))
-        if not self.session.is_running("map"):
+        if not self.session.is_running(JobKind.MAP):
             self.busy_bar.setRange(0, 0)
         self._refresh_actions()
         if not text and self._closing:
@@ -358,9 +365,9 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(session.adata is not None and not session.is_training)
         for action in (self.open_action, self.open_folder_action, self.demo_action, self.recent_menu.menuAction()):
             action.setEnabled(not session.is_training)
-        idle_model = session.model is not None and not session.is_running("model_io")
-        self.save_model_action.setEnabled(idle_model and not session.is_training)
-        self.load_model_action.setEnabled(not session.is_training and not session.is_running("model_io"))
+        model_io_free = session.blocker(JobKind.MODEL_IO) is None
+        self.save_model_action.setEnabled(session.model is not None and model_io_free)
+        self.load_model_action.setEnabled(model_io_free)
         self.map_action.setEnabled(self.model_wiring.can_map)
         if session.adata is None:
             reason = "Open data to train."
@@ -369,7 +376,7 @@ class MainWindow(QMainWindow):
         elif any(p.severity == "error" for p in session.problems):
             reason = "Fix the problems listed under Checks first."
         else:
-            reason = "A job is running."
+            reason = session.blocked_reason(JobKind.TRAIN)
         self.training_panel.set_can_train(session.can_train, reason)
 
     # ------------------------------------------------------------ closing
@@ -388,8 +395,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self._closing = True
-            self.session.shutting_down = True
-            self.session.cancel_all()
+            self.session.shut_down()
             self.busy_label.setText("Stopping before closing...")
             event.ignore()
             return

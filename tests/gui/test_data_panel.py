@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import DEMO, wait_checked, write_demo_variant
 
-from fadvi_gui.choices import NO_UNLABELLED
+from fadvi_gui.model.choices import NO_UNLABELLED
 
 
 def _problem_codes(window) -> list[str]:
@@ -105,7 +105,7 @@ def test_unreadable_file_shows_a_plain_error(qtbot, tmp_path, window):
 
 
 def test_batch_aware_gene_selection_trains_on_fewer_genes(qtbot, demo_window):
-    from fadvi_gui.tasks import prepare_training_data
+    from fadvi_gui.tasks.training import prepare_training_data
 
     panel = demo_window.data_panel
     panel.hvg_box.setChecked(True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fadvi_gui.embedding import (
+from fadvi_gui.model.embedding import (
     EmbeddingCancelled,
     EmbeddingProgress,
     compute_embedding,

@@ -9,8 +9,8 @@ from prediction_data import trained_model
 from qtpy.QtCore import Qt
 
 from fadvi_core import ChunkProgress
-from fadvi_gui.explain import ALL_CELLS, RANKED_COLUMNS, ExplainSettings, explain
-from fadvi_gui.panels.explain_panel import ExplainPanel
+from fadvi_gui.model.explain import ALL_CELLS, RANKED_COLUMNS, ExplainSettings, explain
+from fadvi_gui.panels.explain.panel import ExplainPanel
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from qtpy.QtCore import QEvent, QPointF, Qt
 from qtpy.QtGui import QImage, QMouseEvent
 from qtpy.QtWidgets import QApplication
 
-from fadvi_gui.panels.latent_view import LatentView
+from fadvi_gui.panels.viewer.latent_view import LatentView
 from fadvi_gui.plotting.lasso import points_in_polygon
 from fadvi_gui.plotting.palettes import OKABE_ITO, categorical_palette, hex_to_rgba
 

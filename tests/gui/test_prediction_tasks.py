@@ -6,10 +6,10 @@ import numpy as np
 from prediction_data import trained_model
 
 from fadvi_core import ChunkProgress
-from fadvi_gui import results
-from fadvi_gui.explain import ExplainSettings
-from fadvi_gui.prediction_tasks import explain_cells, predict_cells
-from fadvi_gui.workers import Job
+from fadvi_gui.model import results
+from fadvi_gui.model.explain import ExplainSettings
+from fadvi_gui.tasks.predictions import explain_cells, predict_cells
+from fadvi_gui.session.workers import Job
 
 
 def _run(qtbot, job: Job, *, cancel: bool = False):

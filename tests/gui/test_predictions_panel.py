@@ -8,8 +8,8 @@ from prediction_data import fake_probabilities, make_adata
 from qtpy.QtCore import QItemSelectionModel, Qt
 
 from fadvi_core import ChunkProgress
-from fadvi_gui import results
-from fadvi_gui.panels.predictions_panel import PredictionsPanel
+from fadvi_gui.model import results
+from fadvi_gui.panels.predictions.panel import PredictionsPanel
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from prediction_data import fake_probabilities, make_adata, trained_model
 
-from fadvi_gui import results, results_io
-from fadvi_gui.explain import RANKED_COLUMNS, explain, sample_cells
+from fadvi_gui.model import results, results_io
+from fadvi_gui.model.explain import RANKED_COLUMNS, explain, sample_cells
 
 CLASSES = ["label_0", "label_1", "label_2"]
 

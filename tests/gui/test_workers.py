@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from fadvi_gui.workers import Job, JobCancelled
+from fadvi_gui.session.workers import Job, JobCancelled
 
 
 def _count(control, n):

@@ -13,8 +13,8 @@ import pytest
 from conftest import DEMO, HIDDEN_BATCH, wait_checked
 from qtpy.QtCore import Qt
 
-from fadvi_gui.explain import RANKED_COLUMNS
-from fadvi_gui.results import ACCEPTED_KEY, CONFIDENCE_KEY, PREDICTION_KEY, UNCERTAIN
+from fadvi_gui.model.explain import RANKED_COLUMNS
+from fadvi_gui.model.results import ACCEPTED_KEY, CONFIDENCE_KEY, PREDICTION_KEY, UNCERTAIN
 
 pytestmark = pytest.mark.slow
 

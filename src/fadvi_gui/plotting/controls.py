@@ -22,7 +22,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from fadvi_gui.embedding import METHOD_LABELS, SPACE_LABELS
+from fadvi_gui.model.embedding import METHOD_LABELS, SPACE_LABELS
 
 _MODES = (
     ("pan", "Pan", "Drag to move, wheel to zoom."),

@@ -124,13 +124,6 @@ def _grid_contains(path, poly: np.ndarray, x: np.ndarray, y: np.ndarray, box: tu
     return result
 
 
-def points_in_rect(
-    x: np.ndarray, y: np.ndarray, x0: float, x1: float, y0: float, y1: float
-) -> np.ndarray:
-    """Return ``(n,)`` bool, True for points with ``x0 <= x <= x1`` and ``y0 <= y <= y1`` (either order)."""
-    return _in_box(x, y, min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1))
-
-
 def _in_box(x: np.ndarray, y: np.ndarray, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
     mask = x >= x0
     mask &= x <= x1

@@ -130,11 +130,6 @@ class PointCloudItem(pg.GraphicsObject):
         self._selected = mask
         self._changed()
 
-    def set_radius(self, radius: int | None) -> None:
-        """Set the disc radius in device pixels, or ``None`` for :func:`auto_radius`."""
-        self._radius = radius
-        self._changed(geometry=True)
-
     def set_moving(self, moving: bool) -> None:
         """Preview a subsample (large clouds only) while ``moving``; draw everything otherwise."""
         if moving != self._moving:
@@ -164,10 +159,6 @@ class PointCloudItem(pg.GraphicsObject):
     def radius(self) -> int:
         """The disc radius in use, in device pixels."""
         return auto_radius(len(self._x)) if self._radius is None else int(self._radius)
-
-    def is_previewing(self) -> bool:
-        """True while a subsample is drawn instead of every point."""
-        return self._moving and self._drawn is not None and len(self._drawn[0]) > PREVIEW_POINTS
 
     # ------------------------------------------------------- pyqtgraph hooks
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N802 (pyqtgraph API)

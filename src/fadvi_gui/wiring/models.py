@@ -1,6 +1,6 @@
 """Wiring of model files and reference mapping: Save Model, Load Model, Map Data onto Model.
 
-A loaded model is kept as ``session.reference_model``; mapping the open data onto it (genes
+A loaded model is kept as the session's ``reference_model``; mapping the open data onto it (genes
 aligned, missing ones padded with zeros if the user agrees, a short training of the new
 batch weights) gives the session a model for that data, usable for predictions.
 """
@@ -8,18 +8,29 @@ batch weights) gives the session a model for that data, usable for predictions.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QObject, Signal
 
-from fadvi_gui import model_tasks
+from fadvi_gui.session import JobKind
+from fadvi_gui.tasks import model_files
 
 if TYPE_CHECKING:
-    from fadvi_gui.main_window import MainWindow
+    from anndata import AnnData
+
+    from fadvi_gui.session import Session
+    from fadvi_gui.wiring.prompts import Prompts
 
 
 class ModelWiring(QObject):
-    """Runs the model-file and mapping jobs of a window's session.
+    """Runs the model-file and mapping jobs of a session.
+
+    Parameters
+    ----------
+    session
+        The session whose model is saved and onto whose data a loaded model is mapped.
+    prompts
+        Where errors, questions and status messages go (the main window).
 
     Signals
     -------
@@ -32,86 +43,86 @@ class ModelWiring(QObject):
     progress = Signal(int, int)
     state_changed = Signal()
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.session = window.session
+    def __init__(self, session: Session, prompts: Prompts, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.prompts = prompts
 
     @property
     def can_map(self) -> bool:
         """True when a loaded model and open data exist and nothing blocks mapping."""
         s = self.session
         return (s.reference_model is not None and s.adata is not None
-                and not any(s.is_running(k) for k in ("load", "train", "map", "align", "save")))
+                and s.blocker(JobKind.ALIGN) is None)
 
     # ------------------------------------------------------------------ public
     def save_model(self, folder: str | Path) -> None:
         """Write the session's model into ``folder`` in a worker."""
         model = self.session.model
         if model is None:
-            self.window.show_error("There is no model to save yet. Train or load one first.")
+            self.prompts.show_error("There is no model to save yet. Train or load one first.")
             return
-        job = self.session.run_job("model_io", f"Saving the model to {Path(folder).name}",
-                                   model_tasks.save_model, model, folder)
+        job = self.session.run_job(JobKind.MODEL_IO, f"Saving the model to {Path(folder).name}",
+                                   model_files.save_model, model, folder)
         job.succeeded.connect(
-            lambda path: self.window.statusBar().showMessage(f"Model saved in {path}", 8000))
+            lambda path: self.prompts.status(f"Model saved in {path}", 8000))
 
     def load_model(self, folder: str | Path) -> None:
         """Read a model from ``folder`` in a worker; then map the open data onto it, if any."""
-        job = self.session.run_job("model_io", f"Loading the model from {Path(folder).name}",
-                                   model_tasks.load_model, folder)
+        job = self.session.run_job(JobKind.MODEL_IO, f"Loading the model from {Path(folder).name}",
+                                   model_files.load_model, folder)
         job.succeeded.connect(self._on_load_job_succeeded)
 
     def map_data(self) -> None:
         """Map the open data onto the loaded model: align genes in a worker, then map and train."""
         session = self.session
         if session.reference_model is None:
-            self.window.show_error("Load a model first (File > Load Model...), then map data onto it.")
+            self.prompts.show_error("Load a model first (File > Load Model...), then map data onto it.")
             return
         if session.adata is None:
-            self.window.show_error("Open the data to map onto the model first.")
+            self.prompts.show_error("Open the data to map onto the model first.")
             return
         adata = session.adata
-        job = session.run_job("align", "Matching genes to the model", model_tasks.align_genes,
+        job = session.run_job(JobKind.ALIGN, "Matching genes to the model", model_files.align_genes,
                               adata, session.reference_model)
         job.succeeded.connect(lambda result: self._on_align_job_succeeded(adata, result))
 
     # ------------------------------------------------------------------- slots
-    def _on_load_job_succeeded(self, model) -> None:
-        self.session.reference_model = model
+    def _on_load_job_succeeded(self, model: Any) -> None:
+        self.session.set_reference_model(model)
         n_classes = len(getattr(model, "label_classes", []))
         text = f"Model loaded ({n_classes} cell types, {len(model.var_names):,} genes)."
         if self.session.adata is not None:
-            self.window.statusBar().showMessage(f"{text} Mapping the open data onto it.", 8000)
+            self.prompts.status(f"{text} Mapping the open data onto it.", 8000)
             self.map_data()
         else:
-            self.window.statusBar().showMessage(
+            self.prompts.status(
                 f"{text} Open data, then choose File > Map Data onto Model.", 15000)
         self.state_changed.emit()
 
-    def _on_align_job_succeeded(self, adata, result) -> None:
+    def _on_align_job_succeeded(self, adata: AnnData, result: tuple) -> None:
         aligned, n_missing, message = result
         if adata is not self.session.adata:
             return
         if aligned is None:
-            self.window.show_error(message)
+            self.prompts.show_error(message)
             return
-        if n_missing and not self.window.ask_yes_no("Genes missing", message):
-            self.window.statusBar().showMessage("Mapping cancelled: genes were not padded.", 8000)
+        if n_missing and not self.prompts.ask_yes_no("Genes missing", message):
+            self.prompts.status("Mapping cancelled: genes were not padded.", 8000)
             return
-        job = self.session.create_job("map", "Mapping the data onto the model",
-                                      model_tasks.map_query, aligned, self.session.reference_model)
+        job = self.session.create_job(JobKind.MAP, "Mapping the data onto the model",
+                                      model_files.map_query, aligned, self.session.reference_model)
         job.progress.connect(self._on_map_job_progress)
         job.succeeded.connect(lambda model: self._on_map_job_succeeded(adata, model))
         job.ended.connect(lambda _outcome: self.state_changed.emit())
         self.session.start_job(job)
 
-    def _on_map_job_progress(self, progress) -> None:
+    def _on_map_job_progress(self, progress: Any) -> None:
         if getattr(progress, "epoch_end", False):
             self.progress.emit(int(progress.epoch) + 1, int(progress.max_epochs))
 
-    def _on_map_job_succeeded(self, adata, model) -> None:
+    def _on_map_job_succeeded(self, adata: AnnData, model: Any) -> None:
         if adata is not self.session.adata:
             return
         self.session.adopt_model(model)
-        self.window.statusBar().showMessage("The data is mapped onto the model: predict labels now.", 8000)
+        self.prompts.status("The data is mapped onto the model: predict labels now.", 8000)

@@ -1,31 +1,34 @@
 """Wiring of the latent viewer: latents after training, embeddings and gene values in workers.
 
-Latents go into ``adata.obsm["X_fadvi_b"|"X_fadvi_l"|"X_fadvi_r"]`` and embeddings into
-``adata.obsm[embedding_key(space, method)]`` (e.g. ``X_fadvi_l_umap``), so both are saved
-with the data.
+The session writes latents into ``adata.obsm["X_fadvi_b"|"X_fadvi_l"|"X_fadvi_r"]`` and
+embeddings into ``adata.obsm[embedding_key(space, method)]`` (e.g. ``X_fadvi_l_umap``), so
+both are saved with the data; this module runs the jobs and fills the view.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qtpy.QtCore import QObject
 
-from fadvi_gui import view_tasks
-from fadvi_gui.embedding import METHODS, SPACES, EmbeddingProgress, embedding_key
-from fadvi_gui.tasks import LATENT_KEYS
+from fadvi_gui.model.embedding import (
+    METHODS, SPACES, EmbeddingProgress, embedding_key, space_latent_keys,
+)
+from fadvi_gui.model.keys import LATENT_KEYS
+from fadvi_gui.session import JobKind
+from fadvi_gui.tasks import viewer as view_tasks
 
 if TYPE_CHECKING:
-    from fadvi_gui.panels.latent_view import LatentView
+    from fadvi_gui.panels.viewer import LatentView
     from fadvi_gui.session import Session
 
-_EMBED = "embedding"
-_GENE = "gene"
+_EMBED = JobKind.EMBEDDING
+_GENE = JobKind.GENE
 
 
 class ViewerWiring(QObject):
-    """Connects a :class:`~fadvi_gui.panels.latent_view.LatentView` to a session.
+    """Connects a :class:`~fadvi_gui.panels.viewer.latent_view.LatentView` to a session.
 
     Embedding requests queue up and run one at a time (kind ``"embedding"``), in the order
     the viewer asks for them (PCA before UMAP).
@@ -47,6 +50,7 @@ class ViewerWiring(QObject):
         session.data_loaded.connect(self._on_session_data_loaded)
         session.model_trained.connect(self._on_session_model_trained)
         session.latents_ready.connect(self._on_session_latents_ready)
+        session.cells_changed.connect(self.refresh_cells)
 
     # ------------------------------------------------------------------ public
     def refresh_cells(self) -> None:
@@ -59,14 +63,15 @@ class ViewerWiring(QObject):
                             labels_key=_present(choices.labels_key, adata.obs))
 
     # ------------------------------------------------------------ session slots
-    def _on_session_data_loaded(self, adata) -> None:
+    def _on_session_data_loaded(self, adata: Any) -> None:
         self._forget_jobs()
         self._totals = None
+        # Spaces first: the old data's spaces must not ask for embeddings of the new cells.
+        self.view.set_available_spaces([])
+        self.view.clear_embeddings()
         self.refresh_cells()
         self.view.set_gene_names([str(g) for g in adata.var_names])
-        has_latents = all(key in adata.obsm for key in LATENT_KEYS)
-        if has_latents:
-            self.session.latents = {key: np.asarray(adata.obsm[key]) for key in LATENT_KEYS}
+        has_latents = self.session.latents is not None
         self.view.set_available_spaces(list(SPACES) if has_latents else [])
         if has_latents:
             for space in SPACES:
@@ -75,19 +80,13 @@ class ViewerWiring(QObject):
                     if key in adata.obsm and np.shape(adata.obsm[key]) == (adata.n_obs, 2):
                         self.view.set_embedding(space, method, np.asarray(adata.obsm[key]))
 
-    def _on_session_model_trained(self, _model) -> None:
+    def _on_session_model_trained(self, _model: Any) -> None:
         if not self.session.is_running("latents") and not self.session.shutting_down:
             self.session.compute_latents()
 
-    def _on_session_latents_ready(self, latents: dict) -> None:
-        adata = self.session.adata
-        if adata is None:
+    def _on_session_latents_ready(self, _latents: dict) -> None:
+        if self.session.adata is None:
             return
-        for key, value in latents.items():
-            adata.obsm[key] = np.asarray(value)
-        for space in SPACES:
-            for method in METHODS:
-                adata.obsm.pop(embedding_key(space, method), None)
         self._forget_jobs()
         self.view.clear_embeddings()
         self.view.set_available_spaces(list(SPACES))
@@ -119,6 +118,10 @@ class ViewerWiring(QObject):
             return
         space, method = self._queue.pop(0)
         generation = self._generation
+        if not all(key in adata.obsm for key in space_latent_keys(space)):
+            self.view.set_embedding_failed(space, method, "")  # the data has no latents (yet)
+            self._start_next()
+            return
         obsm = {key: adata.obsm[key] for key in LATENT_KEYS if key in adata.obsm}
         job = self.session.create_job(_EMBED, f"Computing {method.upper()} of {space}",
                                       view_tasks.embed_space, obsm, space, method)
@@ -130,16 +133,13 @@ class ViewerWiring(QObject):
         self._running = (space, method)
         self.session.start_job(job)
 
-    def _on_job_progress(self, generation: int, space: str, method: str, progress) -> None:
+    def _on_job_progress(self, generation: int, space: str, method: str, progress: Any) -> None:
         if generation == self._generation and isinstance(progress, EmbeddingProgress):
             self.view.set_embedding_progress(space, method, progress.fraction, progress.message)
 
-    def _on_job_succeeded(self, generation: int, space: str, method: str, coords) -> None:
-        adata = self.session.adata
-        if generation != self._generation or adata is None or len(coords) != adata.n_obs:
-            return
-        adata.obsm[embedding_key(space, method)] = np.asarray(coords, dtype=np.float32)
-        self.view.set_embedding(space, method, coords)
+    def _on_job_succeeded(self, generation: int, space: str, method: str, coords: Any) -> None:
+        if generation == self._generation and self.session.set_embedding(space, method, coords):
+            self.view.set_embedding(space, method, coords)
 
     def _on_job_stopped(self, generation: int, space: str, method: str, message: str) -> None:
         if generation == self._generation:
@@ -169,7 +169,7 @@ class ViewerWiring(QObject):
         if gene is not None:
             self._on_view_gene_requested(gene)
 
-    def _on_gene_job_succeeded(self, adata_id: int, result) -> None:
+    def _on_gene_job_succeeded(self, adata_id: int, result: tuple) -> None:
         adata = self.session.adata
         if adata is None or id(adata) != adata_id:
             return
@@ -179,14 +179,8 @@ class ViewerWiring(QObject):
 
     # --------------------------------------------------------------- selection
     def _on_view_save_selection_requested(self, name: str) -> None:
-        adata = self.session.adata
-        if adata is None:
-            return
-        mask = np.zeros(adata.n_obs, dtype=bool)
-        mask[self.view.selected_indices()] = True
-        adata.obs[name] = mask
-        self.refresh_cells()
+        self.session.flag_cells(name, self.view.selected_indices())
 
 
-def _present(key: str | None, obs) -> str | None:
+def _present(key: str | None, obs: Any) -> str | None:
     return key if key is not None and key in obs.columns else None

@@ -1,0 +1,428 @@
+"""Training panel: hyperparameters, Train and Cancel, progress and live loss curves.
+
+The panel builds its widgets and emits requests; it learns what happens to a
+run only through the methods the main window calls.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from qtpy.QtCore import Qt, QTimer, Signal
+from qtpy.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+    QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QVBoxLayout, QWidget,
+)
+from superqt import QCollapsible
+
+from fadvi_gui.model.choices import TrainingSettings
+from fadvi_gui.panels.training._hyperparameters import MODEL_PARAMS, Param
+from fadvi_gui.panels.training._training_curves import TrainingCurves
+
+_DEVICE_LABELS = {"auto": "Automatic", "cpu": "CPU", "gpu": "GPU (CUDA)", "mps": "GPU (Apple MPS)"}
+
+
+class TrainingPanel(QWidget):
+    """Hyperparameters, the Train/Cancel buttons, progress and curves.
+
+    Parameters
+    ----------
+    devices
+        Device choices to offer, e.g. ``["auto", "cpu", "gpu"]``.
+
+    Attributes
+    ----------
+    inputs
+        The hyperparameter widgets by ``FADVI`` argument name.
+
+    Signals
+    -------
+    train_requested(object)
+        Carries the :class:`~fadvi_gui.model.choices.TrainingSettings` to train with.
+    cancel_requested()
+        The user pressed Cancel.
+    """
+
+    train_requested = Signal(object)
+    cancel_requested = Signal()
+
+    def __init__(self, devices: list[str] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.inputs: dict[str, QWidget] = {}
+        self._started_at: float | None = None
+        self._fraction = 0.0
+        self._epoch_text = ""
+        self._can_train = False
+        self._running = False
+        self._outcome_shown = False  # keep "Finished ..." visible until settings change
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._on_clock_timeout)
+
+        self._grids: list[_PairGrid] = []
+        form_widget = QWidget()
+        form_layout = QVBoxLayout(form_widget)
+        form_layout.addWidget(self._build_model_box())
+        form_layout.addWidget(self._build_training_box(devices or ["auto", "cpu"]))
+        form_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(form_widget)
+        self._form_scroll = scroll
+
+        self.curves = TrainingCurves()
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(scroll)
+        run_widget = QWidget()
+        run_layout = QVBoxLayout(run_widget)
+        run_layout.setContentsMargins(0, 0, 0, 0)
+        run_layout.addWidget(self._build_run_row())
+        run_layout.addWidget(self.curves, 1)
+        splitter.addWidget(run_widget)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(1, False)
+        splitter.setSizes([370, 490])
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self._update_buttons()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Show the settings two per row where they fit, else one per row (no clipped labels)."""
+        super().resizeEvent(event)
+        scroll = self._form_scroll
+        room = scroll.width() - scroll.verticalScrollBar().sizeHint().width() - 2 * scroll.frameWidth()
+        # Group box margins around the first grid (the others sit in the same boxes, plus slack).
+        room -= scroll.widget().width() - self._grids[0].width() + _GRID_SLACK
+        for grid in self._grids:
+            grid.set_columns(2 if room >= grid.wide_width() else 1)
+
+    # ------------------------------------------------------------------ build
+    def _build_model_box(self) -> QWidget:
+        box = QGroupBox("Model")
+        layout = QVBoxLayout(box)
+        common = _PairGrid()
+        self._grids.append(common)
+        layout.addWidget(common)
+        self.advanced = QCollapsible("Advanced", expandedIcon="\u25be", collapsedIcon="\u25b8")
+        advanced = _PairGrid()
+        self._grids.append(advanced)
+        self.advanced.addWidget(advanced)
+        layout.addWidget(self.advanced)
+        for param in MODEL_PARAMS:
+            widget = _input_for(param)
+            widget.setObjectName(param.name)
+            self.inputs[param.name] = widget
+            (advanced if param.advanced else common).add(param.label, widget, param.tooltip)
+        return box
+
+    def _build_training_box(self, devices: list[str]) -> QWidget:
+        box = QGroupBox("Training")
+        grid = _PairGrid()
+        self._grids.append(grid)
+        QVBoxLayout(box).addWidget(grid)
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(0, 10_000)
+        self.epochs_spin.setSpecialValueText("auto")
+        self.epochs_spin.setValue(0)
+        self.epochs_spin.setToolTip("Passes over the data. 'auto' picks a number from the number of cells (at most 400).")
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(8, 8192)
+        self.batch_spin.setValue(128)
+        self.batch_spin.setToolTip("Cells per training step.")
+        self.train_size_spin = QDoubleSpinBox()
+        self.train_size_spin.setRange(0.5, 1.0)
+        self.train_size_spin.setSingleStep(0.05)
+        self.train_size_spin.setValue(0.9)
+        self.train_size_spin.setToolTip("Share of cells used for training; the rest measure validation loss and accuracy.")
+        self.early_stopping_check = QCheckBox("on")
+        self.early_stopping_check.setToolTip("Ends training early once the validation loss has not improved for several epochs.")
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2_147_483_647)
+        self.seed_spin.setToolTip("Random seed: the same seed and settings give the same model.")
+        self.device_combo = QComboBox()
+        for device in devices:
+            self.device_combo.addItem(_DEVICE_LABELS.get(device, device), device)
+        self.device_combo.setToolTip("Where to train. Automatic uses a GPU when one is available.")
+        for label, widget in (
+            ("Max epochs", self.epochs_spin), ("Batch size", self.batch_spin),
+            ("Training share", self.train_size_spin), ("Early stopping", self.early_stopping_check),
+            ("Random seed", self.seed_spin), ("Device", self.device_combo),
+        ):
+            grid.add(label, widget, widget.toolTip())
+        return box
+
+    def _build_run_row(self) -> QWidget:
+        widget = QWidget()
+        layout = QVBoxLayout(widget)
+        buttons = QHBoxLayout()
+        self.train_button = QPushButton("Train")
+        self.train_button.setDefault(True)
+        self.train_button.clicked.connect(self._on_train_button_clicked)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
+        self.state_label = QLabel("Open data to train.")
+        self.state_label.setObjectName("trainingState")
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.state_label, 1)
+        layout.addLayout(buttons)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("")
+        self.progress_bar.setTextVisible(True)
+        layout.addWidget(self.progress_bar)
+        return widget
+
+    # --------------------------------------------------------------- settings
+    def settings(self) -> TrainingSettings:
+        """Return the run settings as currently shown."""
+        kwargs = {name: _value(widget) for name, widget in self.inputs.items()}
+        return TrainingSettings(
+            model_kwargs=kwargs,
+            max_epochs=self.epochs_spin.value() or None,
+            batch_size=self.batch_spin.value(),
+            train_size=round(self.train_size_spin.value(), 3),
+            early_stopping=self.early_stopping_check.isChecked(),
+            seed=self.seed_spin.value(),
+            device=self.device_combo.currentData(),
+        )
+
+    def set_settings(self, values: dict[str, Any]) -> None:
+        """Show earlier settings (as from :meth:`settings_dict`); unknown keys are ignored."""
+        for name, value in (values.get("model_kwargs") or {}).items():
+            if name in self.inputs:
+                _set_value(self.inputs[name], value)
+        if "max_epochs" in values:
+            self.epochs_spin.setValue(int(values["max_epochs"] or 0))
+        for key, spin in (("batch_size", self.batch_spin), ("seed", self.seed_spin)):
+            if key in values:
+                spin.setValue(int(values[key]))
+        if "train_size" in values:
+            self.train_size_spin.setValue(float(values["train_size"]))
+        if "early_stopping" in values:
+            self.early_stopping_check.setChecked(bool(values["early_stopping"]))
+        index = self.device_combo.findData(values.get("device"))
+        if index >= 0:
+            self.device_combo.setCurrentIndex(index)
+
+    def settings_dict(self) -> dict[str, Any]:
+        """Return the settings as plain JSON-able values, for QSettings."""
+        s = self.settings()
+        return {
+            "model_kwargs": s.model_kwargs, "max_epochs": s.max_epochs, "batch_size": s.batch_size,
+            "train_size": s.train_size, "early_stopping": s.early_stopping, "seed": s.seed,
+            "device": s.device,
+        }
+
+    # ------------------------------------------------------------- run state
+    def set_can_train(self, can_train: bool, reason: str = "") -> None:
+        """Enable Train (when not running) or disable it with ``reason`` shown."""
+        self._can_train = can_train
+        if not self._running:
+            if not can_train:
+                self.state_label.setText(reason)
+                self._outcome_shown = False  # the reason replaced the outcome: say when ready
+            elif not self._outcome_shown:
+                self.state_label.setText("Ready to train.")
+        self._update_buttons()
+
+    def clear(self) -> None:
+        """Return to the empty state of newly opened data: no curves, progress or outcome."""
+        self._started_at = None
+        self._fraction = 0.0
+        self._epoch_text = ""
+        self._outcome_shown = False
+        self.curves.clear()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("")
+        if not self._running:
+            self.state_label.setText("Ready to train." if self._can_train else "Open data to train.")
+
+    def show_started(self, settings: TrainingSettings) -> None:
+        """Switch to the running state: Cancel enabled, curves cleared."""
+        self._running = True
+        self._outcome_shown = False
+        self._started_at = time.monotonic()
+        self._fraction = 0.0
+        self.curves.clear()
+        self.progress_bar.setRange(0, 0)  # busy until the first step reports
+        self.progress_bar.setFormat("Preparing...")
+        self._epoch_text = ""
+        self.state_label.setText("Training...")
+        self._clock.start()
+        self._update_buttons()
+
+    def show_progress(self, progress) -> None:
+        """Show a ``fadvi_core.TrainingProgress``: bar, epoch n/N, times, and curves at epoch end."""
+        total = max(progress.max_epochs * progress.n_steps, 1)
+        done = progress.epoch * progress.n_steps + progress.step
+        self._fraction = done / total
+        self.progress_bar.setRange(0, total)
+        self.progress_bar.setValue(done)
+        self._epoch_text = f"Epoch {progress.epoch + 1}/{progress.max_epochs}"
+        if progress.epoch_end and progress.metrics:
+            self.curves.add_epoch(progress.epoch, progress.metrics)
+        self._on_clock_timeout()
+
+    def show_ended(self, outcome: str) -> None:
+        """Return to idle and say how the run ended ("finished", "cancelled", "failed")."""
+        self._running = False
+        self._outcome_shown = True
+        self._clock.stop()
+        elapsed = _duration(time.monotonic() - self._started_at) if self._started_at else ""
+        if outcome == "finished":
+            self.state_label.setText(f"Finished in {elapsed}.")
+            if self.progress_bar.maximum() == 0:
+                self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(self.progress_bar.maximum())
+        elif outcome == "cancelled":
+            self.state_label.setText(f"Cancelled after {elapsed}; the model trained so far is kept.")
+        else:
+            self.state_label.setText("Training failed; see the message.")
+        if self.progress_bar.maximum() == 0:
+            self.progress_bar.setRange(0, 1)
+        self.progress_bar.setFormat(f"{self._epoch_text}   {elapsed} in all" if self._epoch_text else "")
+        self._update_buttons()
+
+    @property
+    def state_text(self) -> str:
+        """The line that says what the panel is doing ("Training...", "Cancelled ...")."""
+        return self.state_label.text()
+
+    # ----------------------------------------------------------------- slots
+    def _on_train_button_clicked(self) -> None:
+        self.train_requested.emit(self.settings())
+
+    def _on_cancel_button_clicked(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.state_label.setText("Cancelling after this step...")
+        self.cancel_requested.emit()
+
+    def _on_clock_timeout(self) -> None:
+        if self._started_at is None:
+            return
+        if not self._running or not self._epoch_text:
+            return
+        elapsed = time.monotonic() - self._started_at
+        text = f"{self._epoch_text}   {_duration(elapsed)} elapsed"
+        if self._fraction > 0:
+            text += f", about {_duration(elapsed / self._fraction * (1 - self._fraction))} left"
+        self.progress_bar.setFormat(text)
+
+    def _update_buttons(self) -> None:
+        self.train_button.setEnabled(self._can_train and not self._running)
+        self.cancel_button.setEnabled(self._running)
+        for widget in (*self.inputs.values(), self.epochs_spin, self.batch_spin,
+                       self.train_size_spin, self.early_stopping_check, self.seed_spin,
+                       self.device_combo):
+            widget.setEnabled(not self._running)
+
+
+#: Extra px a two-per-row grid must fit beyond its own width (the Advanced section's indent).
+_GRID_SLACK = 12
+
+
+class _PairGrid(QWidget):
+    """Label/input pairs, two per row when there is room (to keep the panel short), else one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setHorizontalSpacing(8)
+        self._grid.setColumnMinimumWidth(2, 12)
+        self._grid.setColumnStretch(5, 1)
+        self._pairs: list[tuple[QLabel, QWidget]] = []
+        self.columns = 2
+
+    def add(self, text: str, widget: QWidget, tooltip: str = "") -> None:
+        label = QLabel(text)
+        label.setToolTip(tooltip)
+        label.setBuddy(widget)
+        widget.setMaximumWidth(130 if isinstance(widget, QComboBox) else 105)
+        self._pairs.append((label, widget))
+        self._place(len(self._pairs) - 1)
+
+    def wide_width(self) -> int:
+        """Width (px) the grid needs to show two pairs per row."""
+        if not self._pairs:
+            return 0
+        label = max(lb.sizeHint().width() for lb, _ in self._pairs)
+        field = max(min(w.sizeHint().width(), w.maximumWidth()) for _, w in self._pairs)
+        return 2 * (label + field) + 12 + 4 * self._grid.horizontalSpacing()
+
+    def set_columns(self, columns: int) -> None:
+        """Lay the pairs out ``columns`` (1 or 2) per row."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for label, widget in self._pairs:
+            self._grid.removeWidget(label)
+            self._grid.removeWidget(widget)
+        for i in range(len(self._pairs)):
+            self._place(i)
+
+    def _place(self, i: int) -> None:
+        label, widget = self._pairs[i]
+        row, pair = divmod(i, self.columns)
+        self._grid.addWidget(label, row, 3 * pair)
+        self._grid.addWidget(widget, row, 3 * pair + 1)
+
+
+def _input_for(param: Param) -> QWidget:
+    if param.kind == "int":
+        widget = QSpinBox()
+        widget.setRange(int(param.minimum), int(param.maximum))
+        widget.setSingleStep(int(param.step))
+    elif param.kind == "float":
+        widget = QDoubleSpinBox()
+        widget.setDecimals(3)
+        widget.setRange(param.minimum, param.maximum)
+        widget.setSingleStep(param.step)
+    elif param.kind == "choice":
+        widget = QComboBox()
+        widget.addItems(list(param.choices))
+    else:
+        widget = QCheckBox()
+    _set_value(widget, param.default)
+    widget.setToolTip(f"{param.tooltip}\nDefault: {param.default}.")
+    return widget
+
+
+def _value(widget: QWidget) -> Any:
+    if isinstance(widget, QComboBox):
+        return widget.currentText()
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    return widget.value()
+
+
+def _set_value(widget: QWidget, value: Any) -> None:
+    if isinstance(widget, QComboBox):
+        index = widget.findText(str(value))
+        if index >= 0:
+            widget.setCurrentIndex(index)
+    elif isinstance(widget, QCheckBox):
+        widget.setChecked(bool(value))
+    elif isinstance(widget, QSpinBox):
+        widget.setValue(int(value))
+    else:
+        widget.setValue(float(value))
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
