@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+    QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
     QPushButton, QScrollArea, QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
 from fadvi_gui.model.explain import METHOD_LABELS, ExplainResult, ExplainSettings
+from fadvi_gui.panels.common.run_controls import RunControls
 from fadvi_gui.panels.explain._gene_bars import GeneBarChart
 from fadvi_gui.panels.explain._ranked_table import RankedGenesModel
-from fadvi_gui.panels.common.run_status import show_chunk_progress, show_run_ended
+
+if TYPE_CHECKING:
+    from fadvi_core import ChunkProgress
 
 #: Rows measured when the ranked table's columns are fitted to their contents.
 SIZED_ROWS = 30
+_PREDICT_FIRST = "Predict labels first, then explain them."
+_ENDED = {"finished": "Done.", "cancelled": "Cancelled; earlier results are kept.",
+          "failed": "The explanation failed; see the message."}
 SCOPE_LABELS = {"selection": "Selected cells", "class": "One predicted class",
                 "all": "Every predicted class"}
 
@@ -55,8 +62,6 @@ class ExplainPanel(QWidget):
         super().__init__(parent)
         self.result: ExplainResult | None = None
         self._selection = np.zeros(0, dtype=np.int64)
-        self._can_run = False
-        self._running = False
         self.genes = RankedGenesModel(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -94,22 +99,17 @@ class ExplainPanel(QWidget):
         form.addRow("Class", self.class_combo)
         form.addRow("Cell cap", self.max_cells_spin)
         form.addRow("Steps", self.steps_spin)
-        buttons = QHBoxLayout()
-        self.run_button = QPushButton("Run")
+        self.run_controls = RunControls(
+            ["Run"], idle_text=_PREDICT_FIRST, ready_text="Ready.", ended_texts=_ENDED,
+            cancelling_text="Cancelling after this chunk...", bar_in_row=True)
+        self.run_button = self.run_controls.run_buttons[0]
         self.run_button.clicked.connect(self._on_run_button_clicked)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("")
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.progress_bar, 1)
-        form.addRow(buttons)
-        self.state_label = QLabel("Predict labels first, then explain them.")
-        self.state_label.setWordWrap(True)
-        form.addRow(self.state_label)
+        self.cancel_button = self.run_controls.cancel_button
+        self.progress_bar = self.run_controls.progress_bar
+        self.state_label = self.run_controls.state_label
+        self.run_controls.cancel_requested.connect(self.cancel_requested)
+        self.run_controls.running_changed.connect(self._update_buttons)
+        form.addRow(self.run_controls)
         return box
 
     def _build_results_box(self) -> QWidget:
@@ -180,9 +180,7 @@ class ExplainPanel(QWidget):
         self.result_class_combo.blockSignals(False)
         self.genes.set_table(self.genes.table.iloc[:0].drop(columns="rank", errors="ignore"))
         self.chart.set_genes([], [])
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("")
+        self.run_controls.clear()
         self._update_buttons()
 
     def set_selection(self, indices) -> None:
@@ -226,30 +224,19 @@ class ExplainPanel(QWidget):
     # -------------------------------------------------------------- run state
     def set_can_run(self, can_run: bool, reason: str = "") -> None:
         """Enable Run (when idle), or disable it with ``reason`` shown."""
-        self._can_run = can_run
-        if not self._running:
-            self.state_label.setText("Ready." if can_run else reason)
-        self._update_buttons()
+        self.run_controls.set_can_run(can_run, reason)
 
     def show_started(self) -> None:
         """Switch to the running state."""
-        self._running = True
-        self.progress_bar.setRange(0, 0)
-        self.progress_bar.setFormat("")
-        self.state_label.setText("Computing gene attributions...")
-        self._update_buttons()
+        self.run_controls.show_started("Computing gene attributions...")
 
-    def show_progress(self, progress) -> None:
+    def show_progress(self, progress: ChunkProgress) -> None:
         """Show a ``fadvi_core.ChunkProgress`` (cells done out of total)."""
-        show_chunk_progress(self.progress_bar, progress)
+        self.run_controls.show_chunk_progress(progress)
 
     def show_ended(self, outcome: str, message: str = "") -> None:
         """Return to idle; say how the run ended (``"finished"``, ``"cancelled"``, ``"failed"``)."""
-        self._running = False
-        texts = {"finished": "Done.", "cancelled": "Cancelled; earlier results are kept.",
-                 "failed": "The explanation failed; see the message."}
-        show_run_ended(self.progress_bar, self.state_label, outcome, message, texts)
-        self._update_buttons()
+        self.run_controls.show_ended(outcome, message)
 
     @property
     def state_text(self) -> str:
@@ -259,11 +246,6 @@ class ExplainPanel(QWidget):
     # ------------------------------------------------------------------ slots
     def _on_run_button_clicked(self) -> None:
         self.run_requested.emit(self.settings())
-
-    def _on_cancel_button_clicked(self) -> None:
-        self.cancel_button.setEnabled(False)
-        self.state_label.setText("Cancelling after this chunk...")
-        self.cancel_requested.emit()
 
     def _on_result_class_combo_changed(self, _index: int) -> None:
         name = self.current_class()
@@ -294,13 +276,12 @@ class ExplainPanel(QWidget):
                              title=f"{self.current_class()} ({method})",
                              score="Mean |attribution|")
 
-    def _update_buttons(self) -> None:
+    def _update_buttons(self, *_args: object) -> None:
+        running = self.run_controls.is_running
         scope = self.scope_combo.currentData()
-        self.class_combo.setEnabled(scope == "class" and not self._running)
-        ready = {"selection": bool(len(self._selection)), "class": self.class_combo.count() > 0,
-                 "all": True}[scope]
-        self.run_button.setEnabled(self._can_run and not self._running and ready)
-        self.cancel_button.setEnabled(self._running)
-        has_result = self.result is not None and not self._running
+        self.class_combo.setEnabled(scope == "class" and not running)
+        self.run_controls.set_ready({"selection": bool(len(self._selection)),
+                                     "class": self.class_combo.count() > 0, "all": True}[scope])
+        has_result = self.result is not None and not running
         self.export_table_button.setEnabled(has_result)
         self.export_figure_button.setEnabled(has_result)

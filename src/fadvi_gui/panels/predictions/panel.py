@@ -9,26 +9,34 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-    QPushButton, QRadioButton, QSlider, QSplitter, QTableView, QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+    QRadioButton, QSlider, QSplitter, QTableView, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
 )
 
+from fadvi_gui.model.results import REVIEW_FILTERS, class_counts, confusion_matrix, filter_review
+from fadvi_gui.panels.common.run_controls import RunControls
 from fadvi_gui.panels.predictions._confusion_view import ConfusionView
 from fadvi_gui.panels.predictions._review_table import ReviewModel
-from fadvi_gui.panels.common.run_status import show_chunk_progress, show_run_ended
-from fadvi_gui.model.results import REVIEW_FILTERS, class_counts, confusion_matrix, filter_review
+
+if TYPE_CHECKING:
+    from fadvi_core import ChunkProgress
 
 #: Rows measured when the review table's columns are fitted to their contents.
 SIZED_ROWS = 30
 #: Widest a review column is made when fitted to its contents (px); wider text is elided.
 MAX_COLUMN_PX = 170
 _MODE_WORDS = {"label": "labels", "batch": "batches"}
+_NO_MODEL = "Train or load a model to predict."
+_ENDED = {"finished": "Predictions are ready.",
+          "cancelled": "Prediction cancelled; earlier predictions are kept.",
+          "failed": "Prediction failed; see the message."}
 
 
 class PredictionsPanel(QWidget):
@@ -61,9 +69,7 @@ class PredictionsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._selection = np.zeros(0, dtype=np.int64)
-        self._can_predict = False
         self._can_accept = True
-        self._running = False
         self.review = ReviewModel(self)
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self._build_review_box())
@@ -90,27 +96,20 @@ class PredictionsPanel(QWidget):
         scope.addWidget(self.selection_radio)
         scope.addStretch(1)
         layout.addLayout(scope)
-        buttons = QHBoxLayout()
-        self.predict_button = QPushButton("Predict labels")
+        self.run_controls = RunControls(
+            ["Predict labels", "Predict batches"], idle_text=_NO_MODEL,
+            ready_text="Ready to predict.", ended_texts=_ENDED)
+        self.predict_button, self.batch_button = self.run_controls.run_buttons
         self.predict_button.setToolTip("Predict the cell type of each cell from z_l.")
         self.predict_button.clicked.connect(lambda: self._on_predict_button_clicked("label"))
-        self.batch_button = QPushButton("Predict batches")
         self.batch_button.setToolTip("Diagnostic: predict each cell's batch from z_b.")
         self.batch_button.clicked.connect(lambda: self._on_predict_button_clicked("batch"))
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
-        for button in (self.predict_button, self.batch_button, self.cancel_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("")
-        layout.addWidget(self.progress_bar)
-        self.state_label = QLabel("Train or load a model to predict.")
-        self.state_label.setWordWrap(True)
-        layout.addWidget(self.state_label)
+        self.cancel_button = self.run_controls.cancel_button
+        self.progress_bar = self.run_controls.progress_bar
+        self.state_label = self.run_controls.state_label
+        self.run_controls.cancel_requested.connect(self.cancel_requested)
+        self.run_controls.running_changed.connect(self._update_buttons)
+        layout.addWidget(self.run_controls)
         return box
 
     def _build_review_box(self) -> QWidget:
@@ -204,9 +203,7 @@ class PredictionsPanel(QWidget):
 
     def clear(self) -> None:
         """Return to the empty state of newly opened data: no progress (rows follow in `set_review`)."""
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("")
+        self.run_controls.clear()
 
     def set_selection(self, indices) -> None:
         """The cells selected in the latent viewer (positions); empty when cleared."""
@@ -239,10 +236,7 @@ class PredictionsPanel(QWidget):
     # -------------------------------------------------------------- run state
     def set_can_predict(self, can_predict: bool, reason: str = "") -> None:
         """Enable the predict buttons (when not running), or disable them with ``reason`` shown."""
-        self._can_predict = can_predict
-        if not self._running:
-            self.state_label.setText("Ready to predict." if can_predict else reason)
-        self._update_buttons()
+        self.run_controls.set_can_run(can_predict, reason)
 
     def set_can_accept(self, can_accept: bool) -> None:
         """Enable the accept buttons (when there are predictions), e.g. not while the data is saved."""
@@ -251,26 +245,19 @@ class PredictionsPanel(QWidget):
 
     def show_started(self, mode: str) -> None:
         """Switch to the running state for ``mode`` (``"label"`` or ``"batch"``)."""
-        self._running = True
-        self.progress_bar.setRange(0, 0)
-        self.state_label.setText(f"Predicting {_MODE_WORDS.get(mode, mode)}...")
-        self._update_buttons()
+        self.run_controls.show_started(f"Predicting {_MODE_WORDS.get(mode, mode)}...")
 
-    def show_progress(self, progress) -> None:
+    def show_progress(self, progress: ChunkProgress) -> None:
         """Show a ``fadvi_core.ChunkProgress`` (cells done out of total)."""
-        show_chunk_progress(self.progress_bar, progress)
+        self.run_controls.show_chunk_progress(progress)
 
     def show_ended(self, outcome: str, message: str = "") -> None:
         """Return to idle; say how the run ended (``"finished"``, ``"cancelled"``, ``"failed"``)."""
-        self._running = False
-        texts = {"finished": "Predictions are ready.", "cancelled": "Prediction cancelled; "
-                 "earlier predictions are kept.", "failed": "Prediction failed; see the message."}
-        show_run_ended(self.progress_bar, self.state_label, outcome, message, texts)
-        self._update_buttons()
+        self.run_controls.show_ended(outcome, message)
 
     def show_message(self, text: str) -> None:
         """Show ``text`` on the state line (e.g. how many predictions were accepted)."""
-        self.state_label.setText(text)
+        self.run_controls.show_message(text)
 
     @property
     def state_text(self) -> str:
@@ -284,11 +271,6 @@ class PredictionsPanel(QWidget):
 
     def _on_export_button_clicked(self) -> None:
         self.export_requested.emit()
-
-    def _on_cancel_button_clicked(self) -> None:
-        self.cancel_button.setEnabled(False)
-        self.state_label.setText("Cancelling...")
-        self.cancel_requested.emit()
 
     def _on_threshold_slider_changed(self, value: int) -> None:
         self.threshold_label.setText(f"{value / 100:.2f}")
@@ -340,15 +322,11 @@ class PredictionsPanel(QWidget):
             item.setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter))
             self.counts_table.setItem(row, 1, item)
 
-    def _update_buttons(self) -> None:
-        idle = not self._running
-        can = self._can_predict and idle
+    def _update_buttons(self, *_args: object) -> None:
+        idle = not self.run_controls.is_running
         has_selection = bool(len(self._selection))
         self.selection_radio.setEnabled(has_selection)
-        scope_ok = has_selection or not self.selection_radio.isChecked()
-        self.predict_button.setEnabled(can and scope_ok)
-        self.batch_button.setEnabled(can and scope_ok)
-        self.cancel_button.setEnabled(self._running)
+        self.run_controls.set_ready(has_selection or not self.selection_radio.isChecked())
         has_rows = bool(len(self.review.table))
         for button in (self.accept_all_button, self.accept_selection_button):
             button.setEnabled(has_rows and idle and self._can_accept)

@@ -7,18 +7,22 @@ run only through the methods the main window calls.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QScrollArea, QSpinBox,
+    QSplitter, QVBoxLayout, QWidget,
 )
 from superqt import QCollapsible
 
 from fadvi_gui.model.choices import TrainingSettings
+from fadvi_gui.panels.common.run_controls import RunControls
 from fadvi_gui.panels.training._hyperparameters import MODEL_PARAMS, Param
 from fadvi_gui.panels.training._training_curves import TrainingCurves
+
+if TYPE_CHECKING:
+    from fadvi_core import TrainingProgress
 
 _DEVICE_LABELS = {"auto": "Automatic", "cpu": "CPU", "gpu": "GPU (CUDA)", "mps": "GPU (Apple MPS)"}
 
@@ -53,9 +57,6 @@ class TrainingPanel(QWidget):
         self._started_at: float | None = None
         self._fraction = 0.0
         self._epoch_text = ""
-        self._can_train = False
-        self._running = False
-        self._outcome_shown = False  # keep "Finished ..." visible until settings change
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._on_clock_timeout)
@@ -89,7 +90,6 @@ class TrainingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
-        self._update_buttons()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Show the settings two per row where they fit, else one per row (no clipped labels)."""
@@ -157,26 +157,22 @@ class TrainingPanel(QWidget):
         return box
 
     def _build_run_row(self) -> QWidget:
-        widget = QWidget()
-        layout = QVBoxLayout(widget)
-        buttons = QHBoxLayout()
-        self.train_button = QPushButton("Train")
+        self.run_controls = RunControls(
+            ["Train"], idle_text="Open data to train.", ready_text="Ready to train.",
+            ended_texts={"failed": "Training failed; see the message."},
+            cancelling_text="Cancelling after this step...", keep_outcome=True, label_in_row=True)
+        self.train_button = self.run_controls.run_buttons[0]
         self.train_button.setDefault(True)
         self.train_button.clicked.connect(self._on_train_button_clicked)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
-        self.state_label = QLabel("Open data to train.")
+        self.cancel_button = self.run_controls.cancel_button
+        self.progress_bar = self.run_controls.progress_bar
+        self.state_label = self.run_controls.state_label
         self.state_label.setObjectName("trainingState")
-        buttons.addWidget(self.train_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.state_label, 1)
-        layout.addLayout(buttons)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("")
-        self.progress_bar.setTextVisible(True)
-        layout.addWidget(self.progress_bar)
+        self.state_label.setWordWrap(False)
+        self.run_controls.cancel_requested.connect(self.cancel_requested)
+        self.run_controls.running_changed.connect(self._on_run_controls_running_changed)
+        widget = QWidget()
+        QVBoxLayout(widget).addWidget(self.run_controls)
         return widget
 
     # --------------------------------------------------------------- settings
@@ -223,43 +219,27 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------- run state
     def set_can_train(self, can_train: bool, reason: str = "") -> None:
         """Enable Train (when not running) or disable it with ``reason`` shown."""
-        self._can_train = can_train
-        if not self._running:
-            if not can_train:
-                self.state_label.setText(reason)
-                self._outcome_shown = False  # the reason replaced the outcome: say when ready
-            elif not self._outcome_shown:
-                self.state_label.setText("Ready to train.")
-        self._update_buttons()
+        self.run_controls.set_can_run(can_train, reason)
 
     def clear(self) -> None:
         """Return to the empty state of newly opened data: no curves, progress or outcome."""
         self._started_at = None
         self._fraction = 0.0
         self._epoch_text = ""
-        self._outcome_shown = False
         self.curves.clear()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("")
-        if not self._running:
-            self.state_label.setText("Ready to train." if self._can_train else "Open data to train.")
+        self.run_controls.clear()
 
     def show_started(self, settings: TrainingSettings) -> None:
         """Switch to the running state: Cancel enabled, curves cleared."""
-        self._running = True
-        self._outcome_shown = False
         self._started_at = time.monotonic()
         self._fraction = 0.0
-        self.curves.clear()
-        self.progress_bar.setRange(0, 0)  # busy until the first step reports
-        self.progress_bar.setFormat("Preparing...")
         self._epoch_text = ""
-        self.state_label.setText("Training...")
+        self.curves.clear()
+        self.run_controls.show_started("Training...")
+        self.progress_bar.setFormat("Preparing...")
         self._clock.start()
-        self._update_buttons()
 
-    def show_progress(self, progress) -> None:
+    def show_progress(self, progress: TrainingProgress) -> None:
         """Show a ``fadvi_core.TrainingProgress``: bar, epoch n/N, times, and curves at epoch end."""
         total = max(progress.max_epochs * progress.n_steps, 1)
         done = progress.epoch * progress.n_steps + progress.step
@@ -273,23 +253,13 @@ class TrainingPanel(QWidget):
 
     def show_ended(self, outcome: str) -> None:
         """Return to idle and say how the run ended ("finished", "cancelled", "failed")."""
-        self._running = False
-        self._outcome_shown = True
         self._clock.stop()
         elapsed = _duration(time.monotonic() - self._started_at) if self._started_at else ""
-        if outcome == "finished":
-            self.state_label.setText(f"Finished in {elapsed}.")
-            if self.progress_bar.maximum() == 0:
-                self.progress_bar.setRange(0, 1)
-            self.progress_bar.setValue(self.progress_bar.maximum())
-        elif outcome == "cancelled":
-            self.state_label.setText(f"Cancelled after {elapsed}; the model trained so far is kept.")
-        else:
-            self.state_label.setText("Training failed; see the message.")
-        if self.progress_bar.maximum() == 0:
-            self.progress_bar.setRange(0, 1)
+        message = {"finished": f"Finished in {elapsed}.",
+                   "cancelled": f"Cancelled after {elapsed}; the model trained so far is kept."
+                   }.get(outcome, "")
+        self.run_controls.show_ended(outcome, message)
         self.progress_bar.setFormat(f"{self._epoch_text}   {elapsed} in all" if self._epoch_text else "")
-        self._update_buttons()
 
     @property
     def state_text(self) -> str:
@@ -300,15 +270,10 @@ class TrainingPanel(QWidget):
     def _on_train_button_clicked(self) -> None:
         self.train_requested.emit(self.settings())
 
-    def _on_cancel_button_clicked(self) -> None:
-        self.cancel_button.setEnabled(False)
-        self.state_label.setText("Cancelling after this step...")
-        self.cancel_requested.emit()
-
     def _on_clock_timeout(self) -> None:
         if self._started_at is None:
             return
-        if not self._running or not self._epoch_text:
+        if not self.run_controls.is_running or not self._epoch_text:
             return
         elapsed = time.monotonic() - self._started_at
         text = f"{self._epoch_text}   {_duration(elapsed)} elapsed"
@@ -316,13 +281,11 @@ class TrainingPanel(QWidget):
             text += f", about {_duration(elapsed / self._fraction * (1 - self._fraction))} left"
         self.progress_bar.setFormat(text)
 
-    def _update_buttons(self) -> None:
-        self.train_button.setEnabled(self._can_train and not self._running)
-        self.cancel_button.setEnabled(self._running)
+    def _on_run_controls_running_changed(self, running: bool) -> None:
         for widget in (*self.inputs.values(), self.epochs_spin, self.batch_spin,
                        self.train_size_spin, self.early_stopping_check, self.seed_spin,
                        self.device_combo):
-            widget.setEnabled(not self._running)
+            widget.setEnabled(not running)
 
 
 #: Extra px a two-per-row grid must fit beyond its own width (the Advanced section's indent).
