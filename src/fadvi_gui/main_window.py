@@ -1,8 +1,8 @@
-"""The main window: menus, docks and status bar, and the wiring of panels to the session.
+"""The main window: docks, menus, the status bar and saved window settings.
 
-Panels emit requests; the window passes them to the :class:`~fadvi_gui.session.Session`
-and shows the session's signals in the panels. The window is the only place
-that knows both sides.
+It builds the panels, the :class:`~fadvi_gui.session.Session` and one wiring object per
+area (:mod:`fadvi_gui.wiring`), and implements the wiring's
+:class:`~fadvi_gui.wiring.Prompts` (errors, questions, status messages).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from qtpy.QtWidgets import (
 
 from fadvi_gui import settings as stored
 from fadvi_gui.dialogs import about_dialog, error_dialog
-from fadvi_gui.model.choices import DataChoices, TrainingSettings
 from fadvi_gui.panels import DataPanel, ExplainPanel, LatentView, PredictionsPanel, TrainingPanel
 from fadvi_gui.session import JobKind, Session
 from fadvi_gui.tasks.devices import available_devices
-from fadvi_gui.wiring import ModelWiring, PredictionsWiring, ViewerWiring
+from fadvi_gui.wiring import (
+    DataWiring, ModelWiring, PredictionsWiring, TrainingWiring, ViewerWiring,
+)
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -93,7 +94,6 @@ class MainWindow(QMainWindow):
 
         self.data_panel = DataPanel()
         self.training_panel = TrainingPanel(devices=available_devices())
-        self.training_panel.set_settings(stored.read_json(self.settings, "training/settings", {}) or {})
         self.viewer = LatentView()
         self.predictions_panel = PredictionsPanel()
         self.explain_panel = ExplainPanel()
@@ -111,6 +111,10 @@ class MainWindow(QMainWindow):
         self.predictions_wiring = PredictionsWiring(self.session, self.predictions_panel,
                                                     self.explain_panel, self, self)
         self.model_wiring = ModelWiring(self.session, self, self)
+        # Last: on new data these answer after the viewer and predictions have reset.
+        self.data_wiring = DataWiring(self.session, self.data_panel, self.settings, self)
+        self.training_wiring = TrainingWiring(self.session, self.training_panel, self.settings,
+                                              self, self)
 
         self._build_menus()
         self._build_status_bar()
@@ -184,18 +188,14 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.data_label)
 
     def _connect(self) -> None:
-        panel, training, session = self.data_panel, self.training_panel, self.session
+        panel, session = self.data_panel, self.session
         panel.open_requested.connect(self._on_open_action_triggered)
         panel.open_demo_requested.connect(self.open_demo)
-        panel.choices_changed.connect(self._on_data_panel_choices_changed)
-        panel.drop_cells_requested.connect(session.drop_cells)
-        training.train_requested.connect(self._on_training_panel_train_requested)
-        training.cancel_requested.connect(session.cancel_training)
         session.data_loaded.connect(self._on_session_data_loaded)
-        session.problems_changed.connect(self._on_session_problems_changed)
+        session.choices_changed.connect(self._on_session_choices_changed)
+        session.problems_changed.connect(self._refresh_actions)
         session.training_started.connect(self._on_session_training_started)
-        session.training_progress.connect(training.show_progress)
-        session.training_ended.connect(self._on_session_training_ended)
+        session.training_ended.connect(self._refresh_actions)
         session.busy_changed.connect(self._on_session_busy_changed)
         session.error.connect(self.show_error)
         session.saved.connect(lambda path: self.status(f"Saved {path}"))
@@ -305,10 +305,7 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu([])
 
     # ---------------------------------------------------------- panel slots
-    def _on_data_panel_choices_changed(self, choices: DataChoices) -> None:
-        stored.write_json(self.settings, "data/choices", choices.as_dict())
-        self.session.set_choices(choices)
-        self.viewer_wiring.refresh_cells()
+    def _on_session_choices_changed(self, _choices: object) -> None:
         self._refresh_actions()
 
     def _on_predictions_gene_requested(self, gene: str) -> None:
@@ -318,10 +315,6 @@ class MainWindow(QMainWindow):
         self.busy_bar.setRange(0, total)
         self.busy_bar.setValue(done)
 
-    def _on_training_panel_train_requested(self, settings: TrainingSettings) -> None:
-        stored.write_json(self.settings, "training/settings", self.training_panel.settings_dict())
-        self.session.train(settings)
-
     # -------------------------------------------------------- session slots
     def _on_session_data_loaded(self, adata: AnnData) -> None:
         path = self.session.path
@@ -330,25 +323,10 @@ class MainWindow(QMainWindow):
             self.settings.setValue("paths/last_dir", str(path.parent))
         self.data_label.setText(f"{adata.n_obs:,} cells x {adata.n_vars:,} genes")
         self.setWindowTitle(f"FADVI - {path.name}" if path else "FADVI")
-        preferred = DataChoices(**_choices_kwargs(stored.read_json(self.settings, "data/choices", {})))
-        self.training_panel.clear()
-        self.data_panel.set_data(adata, path.name if path else "data", preferred)
         self._refresh_actions()
 
-    def _on_session_problems_changed(self, problems: list) -> None:
-        self.data_panel.show_problems(problems)
-        self._refresh_actions()
-
-    def _on_session_training_started(self, settings) -> None:
+    def _on_session_training_started(self, _settings: object) -> None:
         self.training_dock.raise_()
-        self.data_panel.set_locked(True)
-        self.training_panel.show_started(settings)
-        self._refresh_actions()
-
-    def _on_session_training_ended(self, outcome: str) -> None:
-        self.training_panel.show_ended(outcome)
-        self.data_panel.set_locked(False)
-        self.status(f"Training {outcome}.")
         self._refresh_actions()
 
     def _on_session_busy_changed(self, text: str) -> None:
@@ -360,7 +338,7 @@ class MainWindow(QMainWindow):
         if not text and self._closing:
             self.close()
 
-    def _refresh_actions(self) -> None:
+    def _refresh_actions(self, *_args: object) -> None:
         session = self.session
         self.save_action.setEnabled(session.adata is not None and not session.is_training)
         for action in (self.open_action, self.open_folder_action, self.demo_action, self.recent_menu.menuAction()):
@@ -369,15 +347,6 @@ class MainWindow(QMainWindow):
         self.save_model_action.setEnabled(session.model is not None and model_io_free)
         self.load_model_action.setEnabled(model_io_free)
         self.map_action.setEnabled(self.model_wiring.can_map)
-        if session.adata is None:
-            reason = "Open data to train."
-        elif not session.checks_current:
-            reason = "Checking the data..."
-        elif any(p.severity == "error" for p in session.problems):
-            reason = "Fix the problems listed under Checks first."
-        else:
-            reason = session.blocked_reason(JobKind.TRAIN)
-        self.training_panel.set_can_train(session.can_train, reason)
 
     # ------------------------------------------------------------ closing
     def _ask_close_during_training(self) -> bool:
@@ -403,7 +372,7 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def _save_window_state(self) -> None:
-        stored.write_json(self.settings, "training/settings", self.training_panel.settings_dict())
+        self.training_wiring.remember_settings()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
@@ -458,13 +427,3 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     area.setWidget(widget)
     return area
 
-
-def _choices_kwargs(values: dict) -> dict:
-    """Return stored choices as DataChoices keyword arguments, dropping unknown keys."""
-    if not isinstance(values, dict):
-        return {}
-    fields = DataChoices.__dataclass_fields__
-    out = {k: v for k, v in values.items() if k in fields}
-    for key in ("categorical_covariate_keys", "continuous_covariate_keys"):
-        out[key] = tuple(out.get(key) or ())
-    return out

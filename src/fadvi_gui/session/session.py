@@ -39,6 +39,8 @@ class Session(QObject):
     data_loaded(object)
         New data is in memory (a file was opened, or cells were dropped); carries
         the AnnData. Any previous model and results are gone.
+    choices_changed(object)
+        The setup choices (:class:`~fadvi_gui.model.choices.DataChoices`) changed; checks follow.
     problems_changed(list)
         The input checks for the current choices finished; carries a list of
         ``fadvi_core.InputProblem``, errors first.
@@ -71,6 +73,7 @@ class Session(QObject):
     """
 
     data_loaded = Signal(object)
+    choices_changed = Signal(object)
     problems_changed = Signal(list)
     training_started = Signal(object)
     training_progress = Signal(object)
@@ -257,6 +260,7 @@ class Session(QObject):
         """Store how the data maps onto the model and re-run the input checks in a worker."""
         self.choices = choices
         self.checks_current = False
+        self.choices_changed.emit(choices)
         if self.adata is None:
             return
         self._check_generation += 1

@@ -51,9 +51,10 @@ class ViewerWiring(QObject):
         session.model_trained.connect(self._on_session_model_trained)
         session.latents_ready.connect(self._on_session_latents_ready)
         session.cells_changed.connect(self.refresh_cells)
+        session.choices_changed.connect(self.refresh_cells)
 
     # ------------------------------------------------------------------ public
-    def refresh_cells(self) -> None:
+    def refresh_cells(self, *_args: Any) -> None:
         """Show the session's obs again (after columns were added or the choices changed)."""
         adata = self.session.adata
         if adata is None:
