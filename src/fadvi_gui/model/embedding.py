@@ -32,6 +32,7 @@ from typing import Literal
 
 import numpy as np
 
+from fadvi_core._hooks import StopCheck
 from fadvi_gui.model.keys import LATENT_B, LATENT_L, LATENT_R
 
 Space = Literal["z_l", "z_b", "z_r", "z_l+z_r", "all"]
@@ -73,7 +74,6 @@ class EmbeddingProgress:
 
 
 ProgressCallback = Callable[[EmbeddingProgress], None]
-StopCheck = Callable[[], bool]
 
 
 def _check_space(space: str) -> None:

@@ -7,17 +7,21 @@ and ranks genes per predicted class with the engine's own tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 
 from fadvi_gui.model.keys import PREDICTION_KEY
 
 if TYPE_CHECKING:
     from anndata import AnnData
+
+    from fadvi_core import FADVI
+    from fadvi_core._hooks import ChunkCallback, StopCheck
 
 Method = Literal["ig", "gs"]
 Scope = Literal["selection", "class", "all"]
@@ -96,7 +100,7 @@ class ExplainResult:
                           for n in names], ignore_index=True)
 
 
-def sample_cells(candidates, max_cells: int, seed: int) -> np.ndarray:
+def sample_cells(candidates: ArrayLike, max_cells: int, seed: int) -> np.ndarray:
     """Return at most ``max_cells`` of ``candidates``, sorted; the same seed gives the same cells."""
     candidates = np.unique(np.asarray(candidates, dtype=np.int64))
     if max_cells <= 0 or len(candidates) <= max_cells:
@@ -104,15 +108,16 @@ def sample_cells(candidates, max_cells: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(candidates, max_cells, replace=False))
 
 
-def _predicted_classes(model, adata: AnnData | None, should_stop) -> np.ndarray:
+def _predicted_classes(model: FADVI, adata: AnnData | None, should_stop: StopCheck | None
+                       ) -> np.ndarray:
     if adata is not None and PREDICTION_KEY in adata.obs and \
             adata.obs[PREDICTION_KEY].notna().all():
         return adata.obs[PREDICTION_KEY].astype(str).to_numpy()
     return np.asarray(model.predict(should_stop=should_stop), dtype=object).astype(str)
 
 
-def choose_cells(model, adata: AnnData | None, settings: ExplainSettings,
-                 should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+def choose_cells(model: FADVI, adata: AnnData | None, settings: ExplainSettings,
+                 should_stop: StopCheck | None = None) -> np.ndarray:
     """Positions of the cells `explain` attributes for ``settings``, sorted."""
     if settings.scope == "selection":
         if not settings.indices:
@@ -143,10 +148,10 @@ def method_args(method: Method, n_steps: int, seed: int) -> dict[str, Any]:
     raise ValueError(f"method={method!r} is not supported; use 'ig' or 'gs'.")
 
 
-def explain(model, adata: AnnData | None, *, method: Method = "ig", scope: Scope = "class",
-            label: str | None = None, indices=None, max_cells: int = 500, n_steps: int = 50,
-            seed: int = 0, progress_callback: Callable[[Any], None] | None = None,
-            should_stop: Callable[[], bool] | None = None) -> ExplainResult:
+def explain(model: FADVI, adata: AnnData | None, *, method: Method = "ig", scope: Scope = "class",
+            label: str | None = None, indices: Sequence[int] | None = None, max_cells: int = 500,
+            n_steps: int = 50, seed: int = 0, progress_callback: ChunkCallback | None = None,
+            should_stop: StopCheck | None = None) -> ExplainResult:
     """Attribute the predictions of the chosen cells to genes and rank genes per class.
 
     Parameters

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 
 from fadvi_gui.model.keys import (
@@ -65,7 +66,7 @@ def keys_for(mode: Mode) -> PredictionKeys:
     raise ValueError(f"mode={mode!r} is not supported; use 'label' or 'batch'.")
 
 
-def write_predictions(adata: AnnData, probabilities: pd.DataFrame, *, indices=None,
+def write_predictions(adata: AnnData, probabilities: pd.DataFrame, *, indices: ArrayLike | None = None,
                       mode: Mode = "label") -> None:
     """Store soft predictions in ``adata``; only the predicted cells change.
 
@@ -118,7 +119,7 @@ def thresholded(predictions: pd.Series, confidence: pd.Series, threshold: float)
 
 
 def accept_predictions(adata: AnnData, *, labels_key: str | None, unlabeled_category: str | None,
-                       threshold: float = 0.0, indices=None, replace_labelled: bool = False,
+                       threshold: float = 0.0, indices: ArrayLike | None = None, replace_labelled: bool = False,
                        key: str = ACCEPTED_KEY) -> int:
     """Copy predictions into the accepted-label column ``obs[key]``.
 
@@ -258,7 +259,7 @@ def confusion_matrix(table: pd.DataFrame) -> pd.DataFrame:
                         columns=pd.Index(classes.tolist(), name="predicted_label"))
 
 
-def accuracy(existing, predicted, *, unlabeled_category: str | None = None) -> float:
+def accuracy(existing: ArrayLike, predicted: ArrayLike, *, unlabeled_category: str | None = None) -> float:
     """Share of labelled cells whose prediction equals their label (NaN when none is labelled)."""
     existing = pd.Series(np.asarray(existing, dtype=object))
     predicted = np.asarray(predicted, dtype=object)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 
 from fadvi_gui.model.keys import ACCEPTED_KEY, SCVI_PREFIX, UNS_KEY
@@ -191,7 +192,7 @@ def save_annotated_h5ad(adata: AnnData, path: str | os.PathLike, *, settings: Ma
     return write_atomically(target, lambda tmp: out.write_h5ad(tmp))
 
 
-def align_to_model_genes(adata: AnnData, model_genes) -> tuple[AnnData | None, int, str]:
+def align_to_model_genes(adata: AnnData, model_genes: ArrayLike) -> tuple[AnnData | None, int, str]:
     """Match ``adata``'s genes to a model's, for mapping new data onto a saved model.
 
     Returns

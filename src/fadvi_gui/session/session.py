@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 from qtpy.QtCore import QObject, Signal
 
@@ -244,7 +245,7 @@ class Session(QObject):
         self.checks_current = False
         self.data_loaded.emit(adata)
 
-    def drop_cells(self, mask) -> None:
+    def drop_cells(self, mask: ArrayLike) -> None:
         """Remove the cells where ``mask`` is True from the data in memory (the file is untouched).
 
         Parameters
@@ -412,7 +413,7 @@ class Session(QObject):
         self.adata.obsm[embedding_key(space, method)] = np.asarray(coords, dtype=np.float32)
         return True
 
-    def write_predictions(self, probabilities: pd.DataFrame, *, indices: Any, mode: str) -> None:
+    def write_predictions(self, probabilities: pd.DataFrame, *, indices: ArrayLike | None, mode: str) -> None:
         """Write predictions of ``mode`` (see :func:`fadvi_gui.model.results.write_predictions`)."""
         if self.adata is None:
             return
@@ -437,7 +438,7 @@ class Session(QObject):
         adata.obs[THRESHOLDED_KEY] = pd.Categorical(shown.to_numpy(dtype=object))
         return True
 
-    def accept_predictions(self, indices: Any, threshold: float) -> int:
+    def accept_predictions(self, indices: ArrayLike | None, threshold: float) -> int:
         """Copy confident predictions into ``obs["fadvi_accepted_label"]``; return how many.
 
         Raises
@@ -454,7 +455,7 @@ class Session(QObject):
         self.cells_changed.emit()
         return n
 
-    def flag_cells(self, name: str, indices: Any) -> None:
+    def flag_cells(self, name: str, indices: ArrayLike) -> None:
         """Add a True/False ``obs`` column ``name``, True at the positions ``indices``."""
         if self.adata is None:
             return

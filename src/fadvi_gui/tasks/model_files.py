@@ -7,7 +7,7 @@ Models are written in the engine's safe format (``FADVI.save``: arrays and JSON,
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fadvi_core import FADVI
 from fadvi_gui.model.results_io import align_to_model_genes
@@ -16,6 +16,7 @@ from fadvi_gui.tasks.devices import reserve_core_for_ui
 if TYPE_CHECKING:
     from anndata import AnnData
 
+    from fadvi_core import TrainingProgress
     from fadvi_gui.tasks._control import Control
 
 #: Epochs of the short training that fits a mapped model to the new batches.
@@ -61,7 +62,7 @@ def map_query(control: Control, aligned: AnnData, reference: FADVI, *,
     reserve_core_for_ui()
     model = FADVI.load_query_data(aligned, reference)
 
-    def on_progress(progress: Any) -> None:
+    def on_progress(progress: TrainingProgress) -> None:
         control.report(progress, force=progress.epoch_end)
 
     model.train(max_epochs=max_epochs, progress_callback=on_progress,

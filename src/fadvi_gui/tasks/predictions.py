@@ -7,6 +7,7 @@ writes into the app's AnnData (the UI thread does that with :mod:`fadvi_gui.mode
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,9 @@ from fadvi_gui.tasks.devices import reserve_core_for_ui
 
 if TYPE_CHECKING:
     from anndata import AnnData
+
+    from fadvi_core import FADVI, ChunkProgress
+    from fadvi_core._hooks import ChunkCallback
 
     from fadvi_gui.tasks._control import Control
 
@@ -42,14 +46,14 @@ class PredictionRun:
     probabilities: pd.DataFrame
 
 
-def _reporter(control: Control):
-    def report(progress) -> None:
+def _reporter(control: Control) -> ChunkCallback:
+    def report(progress: ChunkProgress) -> None:
         control.report(progress, force=progress.done >= progress.total)
     return report
 
 
-def predict_cells(control: Control, model, *, indices=None, mode: Mode = "label"
-                  ) -> PredictionRun:
+def predict_cells(control: Control, model: FADVI, *, indices: Sequence[int] | None = None,
+                  mode: Mode = "label") -> PredictionRun:
     """Predict classes (``"label"``, from z_l) or batches (``"batch"``, from z_b) of cells.
 
     Progress arrives as ``fadvi_core.ChunkProgress``; a stop raises ``fadvi_core.Cancelled``.
@@ -65,7 +69,7 @@ def predict_cells(control: Control, model, *, indices=None, mode: Mode = "label"
     return PredictionRun(mode=mode, indices=rows, probabilities=probabilities)
 
 
-def explain_cells(control: Control, model, adata: AnnData | None, settings: ExplainSettings
+def explain_cells(control: Control, model: FADVI, adata: AnnData | None, settings: ExplainSettings
                   ) -> ExplainResult:
     """Run :func:`fadvi_gui.model.explain.explain` for ``settings`` with the job's hooks."""
     reserve_core_for_ui()

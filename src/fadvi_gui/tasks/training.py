@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from fadvi_gui.tasks.devices import reserve_core_for_ui
 if TYPE_CHECKING:
     from anndata import AnnData
 
+    from fadvi_core import TrainingProgress
     from fadvi_gui.tasks._control import Control
 
 
@@ -61,7 +62,7 @@ def train_model(
     scvi.settings.seed = settings.seed
     model = FADVI(train_adata, **settings.model_kwargs)
 
-    def on_progress(progress: Any) -> None:
+    def on_progress(progress: TrainingProgress) -> None:
         last = progress.epoch_end and progress.epoch + 1 >= progress.max_epochs
         control.report(progress, force=progress.epoch_end or progress.step == 1 or last)
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 import qtpy  # noqa: F401 - import before pyqtgraph so both use the same binding
 import pyqtgraph as pg
 from qtpy.QtCore import Qt, Signal
@@ -40,7 +41,7 @@ class GeneBarChart(pg.PlotWidget):
         self.plotItem.showGrid(x=True, y=False, alpha=0.3)
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
 
-    def set_genes(self, genes: list[str], values, *, title: str = "", score: str = "") -> None:
+    def set_genes(self, genes: list[str], values: ArrayLike, *, title: str = "", score: str = "") -> None:
         """Show one bar per gene, ``values`` long, in the given order from the top."""
         self.genes = [str(g) for g in genes]
         self.values = np.asarray(values, dtype=np.float64)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
@@ -183,7 +184,7 @@ class ExplainPanel(QWidget):
         self.run_controls.clear()
         self._update_buttons()
 
-    def set_selection(self, indices) -> None:
+    def set_selection(self, indices: ArrayLike) -> None:
         """The cells selected in the latent viewer (positions); empty when cleared."""
         self._selection = np.asarray(indices, dtype=np.int64)
         self.scope_combo.setItemText(self.scope_combo.findData("selection"),

@@ -7,6 +7,7 @@ row by row through a ``QSortFilterProxyModel``, so they stay quick at a million 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qtpy.QtGui import QColor
@@ -67,7 +68,7 @@ class ReviewModel(QAbstractTableModel):
         if self.rowCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1))
 
-    def positions(self, rows) -> np.ndarray:
+    def positions(self, rows: ArrayLike) -> np.ndarray:
         """Cell positions (rows of the AnnData) of the shown ``rows``, sorted."""
         rows = np.asarray(list(rows), dtype=np.int64)
         return np.sort(self._table["position"].to_numpy(dtype=np.int64)[self._order[rows]])

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
@@ -205,7 +206,7 @@ class PredictionsPanel(QWidget):
         """Return to the empty state of newly opened data: no progress (rows follow in `set_review`)."""
         self.run_controls.clear()
 
-    def set_selection(self, indices) -> None:
+    def set_selection(self, indices: ArrayLike) -> None:
         """The cells selected in the latent viewer (positions); empty when cleared."""
         self._selection = np.asarray(indices, dtype=np.int64)
         self.selection_radio.setText(f"Selected cells ({len(self._selection):,})")
