@@ -340,9 +340,10 @@ class MainWindow(QMainWindow):
 
     def _refresh_actions(self, *_args: object) -> None:
         session = self.session
-        self.save_action.setEnabled(session.adata is not None and not session.is_training)
+        self.save_action.setEnabled(session.adata is not None and session.blocker(JobKind.SAVE) is None)
+        can_open = session.blocker(JobKind.LOAD) is None
         for action in (self.open_action, self.open_folder_action, self.demo_action, self.recent_menu.menuAction()):
-            action.setEnabled(not session.is_training)
+            action.setEnabled(can_open)
         model_io_free = session.blocker(JobKind.MODEL_IO) is None
         self.save_model_action.setEnabled(session.model is not None and model_io_free)
         self.load_model_action.setEnabled(model_io_free)

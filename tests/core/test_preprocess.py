@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_adata
+from .conftest import make_adata
 
 import fadvi_core
 from fadvi_core import FADVI, prepare_training_data, select_genes
