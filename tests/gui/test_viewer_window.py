@@ -11,7 +11,7 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtGui import QImage
 
-from fadvi_gui.plotting.colouring import log1p_normalised
+from fadvi_gui.tasks.viewer import log1p_normalised
 
 pytestmark = pytest.mark.slow
 

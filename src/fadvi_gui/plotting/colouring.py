@@ -139,26 +139,3 @@ def column_colouring(key: str, values: pd.Series) -> Colouring:
     if kind == "numeric":
         return numeric_colouring(key, values.to_numpy(dtype=np.float32, na_value=np.nan))
     return categorical_colouring(key, values)
-
-
-def log1p_normalised(counts: np.ndarray, totals: np.ndarray, *, target_sum: float = 1e4) -> np.ndarray:
-    """Return ``log1p(counts / totals * target_sum)``, the usual scale for showing a gene.
-
-    Parameters
-    ----------
-    counts
-        ``(n_cells,)`` raw counts of one gene.
-    totals
-        ``(n_cells,)`` total counts of each cell (library size).
-    target_sum
-        Counts each cell is scaled to.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n_cells,)`` float32; cells with no counts at all get 0.
-    """
-    c = np.asarray(counts, dtype=np.float64).ravel()
-    t = np.asarray(totals, dtype=np.float64).ravel()
-    scaled = np.divide(c * target_sum, t, out=np.zeros_like(c), where=t > 0)
-    return np.log1p(scaled).astype(np.float32)

@@ -13,7 +13,6 @@ import numpy as np
 
 from fadvi_core import Cancelled
 from fadvi_gui.model.embedding import EmbeddingCancelled, compute_embedding, space_latent
-from fadvi_gui.plotting.colouring import log1p_normalised
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -34,6 +33,29 @@ def embed_space(control: Control, obsm: Mapping[str, np.ndarray], space: str, me
                                  should_stop=control.should_stop)
     except EmbeddingCancelled as exc:
         raise Cancelled(str(exc)) from None
+
+
+def log1p_normalised(counts: np.ndarray, totals: np.ndarray, *, target_sum: float = 1e4) -> np.ndarray:
+    """Return ``log1p(counts / totals * target_sum)``, the usual scale for showing a gene.
+
+    Parameters
+    ----------
+    counts
+        ``(n_cells,)`` raw counts of one gene.
+    totals
+        ``(n_cells,)`` total counts of each cell (library size).
+    target_sum
+        Counts each cell is scaled to.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_cells,)`` float32; cells with no counts at all get 0.
+    """
+    c = np.asarray(counts, dtype=np.float64).ravel()
+    t = np.asarray(totals, dtype=np.float64).ravel()
+    scaled = np.divide(c * target_sum, t, out=np.zeros_like(c), where=t > 0)
+    return np.log1p(scaled).astype(np.float32)
 
 
 def library_sizes(adata: AnnData, layer: str | None) -> np.ndarray:
