@@ -195,6 +195,7 @@ def fit(fabric, module, train_data: CellData, validation_data: CellData | None,
             epoch_end = step == n_steps or stop is not None
             metrics = {}
             if epoch_end:
+                _average_buffers(fabric, module)
                 metrics = sums.means(fabric, "train")
                 # A stopped epoch skips validation: cancelling returns within one step.
                 if stop is None and validation_data is not None and len(validation_data):
@@ -232,6 +233,16 @@ def fit(fabric, module, train_data: CellData, validation_data: CellData | None,
         if torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
     return result
+
+
+def _average_buffers(fabric, module) -> None:
+    """Give every rank the mean of the ranks' batch-norm running statistics."""
+    if fabric.world_size == 1:
+        return
+    with torch.no_grad():
+        for buffer in module.buffers():
+            if buffer.is_floating_point():
+                buffer.copy_(fabric.all_reduce(buffer, reduce_op="mean"))
 
 
 def _agreed(fabric, seconds: float) -> float:
