@@ -8,10 +8,12 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._checks import InputProblem, find_input_problems, pad_missing_genes
+from ._defaults import TrainingDefaults, training_defaults
 from ._hooks import Cancelled, ChunkProgress, TrainingProgress
 from ._io import ModelFileError
 from ._model import FADVI
 from ._module import FADVAE
+from ._stopping import StopReason
 
 try:
     __version__ = version("fadvi-desktop")
@@ -20,5 +22,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "FADVI", "FADVAE", "Cancelled", "ChunkProgress", "InputProblem", "ModelFileError",
-    "TrainingProgress", "find_input_problems", "pad_missing_genes",
+    "StopReason", "TrainingDefaults", "TrainingProgress", "find_input_problems",
+    "pad_missing_genes", "training_defaults",
 ]
