@@ -16,7 +16,7 @@ import anndata
 import scvi
 
 from ._defaults import DEFAULT_TIME_BUDGET_S, PATIENCE, training_defaults
-from ._device import set_torch_threads, usable_cores
+from ._device import idle_cores, set_torch_threads, usable_cores
 from ._model import FADVI
 
 DEFAULT_PRECISION = "32-true"
@@ -73,6 +73,19 @@ def _print_epochs(progress) -> None:
         if "label_accuracy_validation" in metrics:
             line += f" (validation {metrics['label_accuracy_validation']:.3f})"
         print(line, flush=True)
+
+
+def _threads(value: str) -> int:
+    """``--threads``: a count, or "auto" for the idle usable cores."""
+    if value == "auto":
+        return idle_cores()
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"--threads {value!r}: use a count of at least 1 or auto")
+    return count
 
 
 def _devices(value: str) -> int | list[int] | str:
@@ -134,8 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="auto, or ddp for one process per device (default: %(default)s)")
     train.add_argument("--precision", default=DEFAULT_PRECISION,
                        help="32-true, bf16-mixed or 16-mixed (GPU) (default: %(default)s)")
-    train.add_argument("--threads", type=int, default=usable_cores(),
-                       help="CPU threads (default: the usable cores, %(default)s here)")
+    train.add_argument("--threads", type=_threads, default="auto",
+                       help="CPU threads, or auto: the usable cores that are not busy with other "
+                            f"programs (default: auto; {usable_cores()} usable cores here)")
     train.add_argument("--backed", action="store_true",
                        help="read the counts from disk as needed, for files larger than memory")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out")

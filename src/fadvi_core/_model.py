@@ -268,8 +268,8 @@ class FADVI(_io.SaveLoadMixin, BaseModelClass):
             Lightning precision: ``"32-true"`` (default) or ``"bf16-mixed"`` (bfloat16 matrix
             products; for GPUs and CPUs with bfloat16 support), ``"16-mixed"`` on GPUs.
         threads
-            Torch threads on a CPU; default the usable cores (shared among DDP ranks), and
-            never more than those.
+            Torch threads on a CPU; default torch's current count. Either is lowered to the
+            usable cores (``os.sched_getaffinity``), shared among DDP ranks.
         time_budget_s
             Stop before an epoch that would end after this many seconds of training.
         """

@@ -143,8 +143,7 @@ def fit(fabric, module, train_data: CellData, validation_data: CellData | None,
     progress_callback = progress_callback or ignore_progress
     should_stop = should_stop or never_stop
     if fabric.device.type == "cpu":
-        set_torch_threads(options.threads, processes=fabric.local_world_size
-                          if hasattr(fabric, "local_world_size") else fabric.world_size)
+        set_torch_threads(options.threads, processes=fabric.world_size)
     torch.manual_seed(options.seed + fabric.global_rank)
     plan = options.plan
     params = [p for p in module.parameters() if p.requires_grad]
