@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import torch
 from anndata import AnnData
-from lightning.fabric import Fabric
 from scvi import REGISTRY_KEYS, settings
 from scvi.data import AnnDataManager
 from scvi.data.fields import (CategoricalJointObsField, CategoricalObsField, LabelsWithUnlabeledObsField,
@@ -293,6 +292,8 @@ class FADVI(_io.SaveLoadMixin, BaseModelClass):
         if early_stopping and len(validation_indices) == 0:
             stopping_options.setdefault("monitor", "elbo_train")
         stopper = EarlyStopping(**stopping_options) if early_stopping else None
+        from lightning.fabric import Fabric  # imports torch._dynamo: only when training
+
         fabric = Fabric(**fabric_arguments(accelerator, devices, strategy),
                         precision=_precision(precision))
         data = CellData(self.adata_manager)
