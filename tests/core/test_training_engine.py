@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import torch
 
@@ -48,6 +49,8 @@ def test_cancel_mid_epoch_skips_the_validation_pass(adata):
     assert steps[-1].epoch == 0 and steps[-1].step == 3 and steps[-1].epoch_end
     assert len(model.history["elbo_train"]) == 1  # what the partial epoch saw
     assert "elbo_validation" not in model.history
+    # The thread that prepared minibatches ended with the training.
+    assert not [t for t in threading.enumerate() if t.name == "fadvi-minibatches"]
 
 
 def test_defaults_cap_epochs_to_the_time_budget():
