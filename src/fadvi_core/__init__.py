@@ -8,11 +8,13 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._checks import InputProblem, find_input_problems, pad_missing_genes
+from ._defaults import TrainingDefaults, training_defaults
 from ._hooks import Cancelled, ChunkProgress, TrainingProgress
 from ._io import ModelFileError
 from ._model import FADVI
 from ._module import FADVAE
 from ._preprocess import prepare_training_data, select_genes
+from ._stopping import StopReason
 
 try:
     __version__ = version("fadvi-desktop")
@@ -21,6 +23,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "FADVI", "FADVAE", "Cancelled", "ChunkProgress", "InputProblem", "ModelFileError",
-    "TrainingProgress", "find_input_problems", "pad_missing_genes", "prepare_training_data",
-    "select_genes",
+    "StopReason", "TrainingDefaults", "TrainingProgress", "find_input_problems",
+    "pad_missing_genes", "prepare_training_data", "select_genes", "training_defaults",
 ]

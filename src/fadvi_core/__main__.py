@@ -15,7 +15,11 @@ from pathlib import Path
 import anndata
 import scvi
 
+from ._defaults import DEFAULT_TIME_BUDGET_S, PATIENCE, training_defaults
+from ._device import idle_cores, set_torch_threads, usable_cores
 from ._model import FADVI
+
+DEFAULT_PRECISION = "32-true"
 
 
 def _write_h5ad(adata: anndata.AnnData, path: Path, source: Path) -> None:
@@ -32,24 +36,67 @@ def _write_h5ad(adata: anndata.AnnData, path: Path, source: Path) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    adata = anndata.read_h5ad(args.data)
+    set_torch_threads(args.threads)
+    adata = anndata.read_h5ad(args.data, backed="r" if args.backed else None)
     FADVI.setup_anndata(adata, layer=args.layer, batch_key=args.batch_key,
                         labels_key=args.labels_key, unlabeled_category=args.unlabeled_category)
     scvi.settings.seed = args.seed
     model = FADVI(adata)
-    model.train(max_epochs=args.max_epochs, accelerator=args.accelerator,
-                batch_size=args.batch_size, early_stopping=args.early_stopping,
+    defaults = training_defaults(adata.n_obs, adata.n_vars, time_budget_s=args.time_budget,
+                                 has_labels=args.labels_key is not None,
+                                 batch_size=args.batch_size)
+    options = defaults.train_kwargs() | {"early_stopping": args.early_stopping}
+    if args.max_epochs is not None:
+        options["max_epochs"] = args.max_epochs
+    print(f"Training for at most {options['max_epochs']} epochs (about "
+          f"{defaults.seconds_per_epoch:.1f} s each, time budget {args.time_budget:.0f} s)"
+          + (f", early stopping on {defaults.early_stopping_monitor}" if args.early_stopping
+             else ""), flush=True)
+    if defaults.note:
+        print(defaults.note, flush=True)
+    model.train(**options, accelerator=args.accelerator, devices=args.devices,
+                strategy=args.strategy, precision=args.precision, threads=args.threads,
                 progress_callback=_print_epochs)
+    if model.global_rank_ != 0:  # other DDP ranks hold the same weights
+        return
+    print(f"Training ended: {model.stop_reason_}", flush=True)
     model.save(args.out, overwrite=args.overwrite)
     print(f"Saved the model to {args.out}")
 
 
 def _print_epochs(progress) -> None:
     if progress.epoch_end:
-        accuracy = progress.metrics.get("label_accuracy_train", float("nan"))
-        print(f"epoch {progress.epoch + 1}/{progress.max_epochs}  "
-              f"elbo {progress.metrics.get('elbo_train', float('nan')):.1f}  "
-              f"label accuracy {accuracy:.3f}", flush=True)
+        metrics = progress.metrics
+        line = (f"epoch {progress.epoch + 1}/{progress.max_epochs}  "
+                f"elbo {metrics.get('elbo_train', float('nan')):.1f}  "
+                f"label accuracy {metrics.get('label_accuracy_train', float('nan')):.3f}")
+        if "label_accuracy_validation" in metrics:
+            line += f" (validation {metrics['label_accuracy_validation']:.3f})"
+        print(line, flush=True)
+
+
+def _threads(value: str) -> int:
+    """``--threads``: a count, or "auto" for the idle usable cores."""
+    if value == "auto":
+        return idle_cores()
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"--threads {value!r}: use a count of at least 1 or auto")
+    return count
+
+
+def _devices(value: str) -> int | list[int] | str:
+    """``--devices``: "auto", a count ("2") or device indices ("0,1")."""
+    if value == "auto":
+        return value
+    try:
+        return [int(v) for v in value.split(",")] if "," in value else int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--devices {value!r}: use 'auto', a count such as 2, or indices such as 0,1") from None
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -78,12 +125,34 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-key", default=None)
     train.add_argument("--labels-key", default=None)
     train.add_argument("--unlabeled-category", default="Unknown")
-    train.add_argument("--max-epochs", type=int, default=None)
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--early-stopping", action="store_true")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--accelerator", default="auto")
-    train.add_argument("--overwrite", action="store_true")
+    train.add_argument("--max-epochs", type=int, default=None,
+                       help="cap on passes through the data (default: what fits --time-budget, "
+                            "at most 400)")
+    train.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET_S,
+                       metavar="SECONDS",
+                       help="stop before an epoch that would end after this many seconds "
+                            "(default: %(default).0f)")
+    train.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=True,
+                       help="stop when validation label accuracy (ELBO without labels) has not "
+                            f"improved for {PATIENCE} epochs (default: on)")
+    train.add_argument("--batch-size", type=int, default=128,
+                       help="cells per minibatch (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    train.add_argument("--accelerator", default="auto",
+                       help="auto, cpu, gpu or mps (default: %(default)s)")
+    train.add_argument("--devices", type=_devices, default="auto",
+                       help="auto (one device), a count such as 2, or indices such as 0,1 "
+                            "(default: %(default)s)")
+    train.add_argument("--strategy", default="auto",
+                       help="auto, or ddp for one process per device (default: %(default)s)")
+    train.add_argument("--precision", default=DEFAULT_PRECISION,
+                       help="32-true, bf16-mixed or 16-mixed (GPU) (default: %(default)s)")
+    train.add_argument("--threads", type=_threads, default="auto",
+                       help="CPU threads, or auto: the usable cores that are not busy with other "
+                            f"programs (default: auto; {usable_cores()} usable cores here)")
+    train.add_argument("--backed", action="store_true",
+                       help="read the counts from disk as needed, for files larger than memory")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     train.set_defaults(run=_train)
     predict = commands.add_parser("predict", help="predict labels and write a new .h5ad")
     predict.add_argument("model")

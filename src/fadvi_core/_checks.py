@@ -15,6 +15,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
+from ._rows import backed_row_sums, backed_stored_values, is_backed
+
 RARE_CLASS_CELLS = 10
 _SAMPLE_VALUES = 100_000
 
@@ -48,6 +50,8 @@ def get_matrix(adata: AnnData, layer: str | None):
 
 def _stored_values(matrix) -> np.ndarray:
     """The stored values of a dense or sparse matrix (a sample, for large dense ones)."""
+    if is_backed(matrix):
+        return backed_stored_values(matrix, _SAMPLE_VALUES * 10)
     if sparse.issparse(matrix):
         return np.asarray(matrix.data)
     values = np.asarray(matrix).ravel()
@@ -76,6 +80,8 @@ def count_layers(adata: AnnData) -> list[str]:
 
 def cell_totals(matrix) -> np.ndarray:
     """Total counts per cell, shape ``(n_cells,)``."""
+    if is_backed(matrix):
+        return backed_row_sums(matrix)
     return np.asarray(matrix.sum(axis=1)).ravel()
 
 

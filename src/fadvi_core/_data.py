@@ -1,12 +1,16 @@
-"""Cell data held as arrays and served in minibatches of torch tensors.
+"""Cell data served in minibatches of torch tensors.
 
-This replaces scvi-tools' AnnDataLoader on the hot path: the registered fields are read once,
-and each minibatch only slices rows of a CSR matrix and densifies them.
+This replaces scvi-tools' AnnDataLoader on the hot path. The registered fields are read once; the
+count matrix is read by rows (from memory or from a backed ``.h5ad``). A background thread
+prepares the next minibatches: it slices the rows and keeps sparse rows sparse (pinned for a GPU
+copy); the training thread only copies them to the device, where they are densified.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -15,6 +19,10 @@ from scvi import REGISTRY_KEYS
 from scvi.data import AnnDataManager
 
 from ._hooks import Cancelled, ChunkProgress, ignore_progress, never_stop
+from ._rows import RowReader
+
+X_KEY = REGISTRY_KEYS.X_KEY
+PREFETCH_BATCHES = 3
 
 
 class CellData:
@@ -22,8 +30,7 @@ class CellData:
 
     def __init__(self, adata_manager: AnnDataManager, indices: np.ndarray | None = None):
         registry = adata_manager.data_registry
-        x = adata_manager.get_from_registry(REGISTRY_KEYS.X_KEY)
-        self.x = sparse.csr_matrix(x) if sparse.issparse(x) else np.asarray(x)
+        self.reader = RowReader(adata_manager.get_from_registry(X_KEY))
         self.fields: dict[str, torch.Tensor] = {}
         for key in (REGISTRY_KEYS.BATCH_KEY, REGISTRY_KEYS.LABELS_KEY,
                     REGISTRY_KEYS.CAT_COVS_KEY):
@@ -34,36 +41,133 @@ class CellData:
             if key in registry:
                 values = np.asarray(adata_manager.get_from_registry(key), dtype=np.float32)
                 self.fields[key] = torch.as_tensor(values.reshape(len(values), -1))
-        n_obs = self.x.shape[0]
+        n_obs = self.reader.shape[0]
         self.indices = np.arange(n_obs) if indices is None else np.asarray(indices, dtype=np.int64)
 
     def subset(self, indices: np.ndarray) -> CellData:
         """The same data restricted to ``indices`` (positions into the full data); no copy."""
         view = object.__new__(CellData)
-        view.x, view.fields = self.x, self.fields
+        view.reader, view.fields = self.reader, self.fields
         view.indices = self.indices[np.asarray(indices, dtype=np.int64)]
         return view
 
     def __len__(self) -> int:
         return len(self.indices)
 
-    def rows(self, positions: np.ndarray, device: torch.device | str = "cpu") -> dict:
-        """Tensors for the cells at ``positions`` (positions into `indices`)."""
+    def host_batch(self, positions: np.ndarray, *, pin: bool = False) -> dict:
+        """CPU tensors for the cells at ``positions`` (into `indices`); X stays sparse if stored so.
+
+        A sparse X is the tuple ``(crow_indices, col_indices, values, n_genes)`` of its CSR rows.
+        """
         cells = self.indices[positions]
-        x = self.x[cells]
-        x = x.toarray() if sparse.issparse(x) else x
-        tensors = {REGISTRY_KEYS.X_KEY: torch.as_tensor(np.asarray(x, dtype=np.float32))}
-        tensors.update({key: value[cells] for key, value in self.fields.items()})
-        return {key: value.to(device, non_blocking=True) for key, value in tensors.items()}
+        rows = self.reader.take(cells)
+        if sparse.issparse(rows):
+            x = (torch.from_numpy(rows.indptr.astype(np.int64)),
+                 torch.from_numpy(rows.indices.astype(np.int64)),
+                 torch.from_numpy(np.asarray(rows.data, dtype=np.float32)), rows.shape[1])
+        else:
+            x = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))
+        batch = {X_KEY: x} | {key: value[cells] for key, value in self.fields.items()}
+        return _pinned(batch) if pin else batch
+
+    def rows(self, positions: np.ndarray, device: torch.device | str = "cpu") -> dict:
+        """Tensors on ``device`` for the cells at ``positions`` (positions into `indices`)."""
+        return to_device(self.host_batch(positions), torch.device(device))
+
+    def batches(self, order: np.ndarray, batch_size: int, device: torch.device | str = "cpu", *,
+                prefetch: int = PREFETCH_BATCHES) -> Iterator[dict]:
+        """Minibatches of the cells at ``order`` (positions into `indices`), prepared ahead.
+
+        Close the returned generator (or exhaust it) to stop the preparing thread.
+        """
+        device = torch.device(device)
+        chunks = (order[start:start + batch_size] for start in range(0, len(order), batch_size))
+        host = (self.host_batch(chunk, pin=device.type == "cuda") for chunk in chunks)
+        if prefetch > 0:
+            host = prefetched(host, prefetch)
+        try:
+            for batch in host:
+                yield to_device(batch, device)
+        finally:
+            host.close()
 
     def minibatches(self, batch_size: int, *, shuffle: bool = False,
                     generator: torch.Generator | None = None,
                     device: torch.device | str = "cpu") -> Iterator[dict]:
         """Yield minibatch tensor dicts covering every cell once."""
         n = len(self)
-        order = (torch.randperm(n, generator=generator).numpy() if shuffle else np.arange(n))
-        for start in range(0, n, batch_size):
-            yield self.rows(order[start:start + batch_size], device)
+        order = torch.randperm(n, generator=generator).numpy() if shuffle else np.arange(n)
+        return self.batches(order, batch_size, device)
+
+
+def _pinned(batch: dict) -> dict:
+    def pin(value):
+        if isinstance(value, tuple):
+            return tuple(pin(v) for v in value)
+        return value.pin_memory() if isinstance(value, torch.Tensor) else value
+    return {key: pin(value) for key, value in batch.items()}
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    """Copy a `CellData.host_batch` to ``device`` and densify sparse X there."""
+    out = {key: value.to(device, non_blocking=True) for key, value in batch.items()
+           if key != X_KEY}
+    x = batch[X_KEY]
+    if isinstance(x, tuple):
+        crow, col, values, n_genes = x
+        crow, col, values = (t.to(device, non_blocking=True) for t in (crow, col, values))
+        n_cells = crow.shape[0] - 1
+        # Row of each stored value without a host sync: output_size is known on the host.
+        row = torch.repeat_interleave(torch.arange(n_cells, device=device), crow.diff(),
+                                      output_size=values.shape[0])
+        dense = torch.zeros(n_cells, n_genes, device=device, dtype=values.dtype)
+        dense[row, col] = values
+        out[X_KEY] = dense
+    else:
+        out[X_KEY] = x.to(device, non_blocking=True)
+    return out
+
+
+_DONE = object()
+
+
+def prefetched(items: Iterable, depth: int) -> Iterator:
+    """Iterate ``items`` in a background thread, keeping up to ``depth`` of them ready."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ready.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(_DONE)
+        except BaseException as error:  # surfaced in the consuming thread
+            ready.put(error)
+
+    worker = threading.Thread(target=produce, name="fadvi-minibatches", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                ready.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
 
 
 def iterate_chunks(data: CellData, batch_size: int, device, progress_callback=None,
@@ -78,9 +182,13 @@ def iterate_chunks(data: CellData, batch_size: int, device, progress_callback=No
     progress_callback = progress_callback or ignore_progress
     should_stop = should_stop or never_stop
     done = 0
-    for tensors in data.minibatches(batch_size, device=device):
-        if should_stop():
-            raise Cancelled("Stopped on request before all cells were processed.")
-        yield tensors
-        done += tensors[REGISTRY_KEYS.X_KEY].shape[0]
-        progress_callback(ChunkProgress(done=done, total=len(data)))
+    chunks = data.batches(np.arange(len(data)), batch_size, device)
+    try:
+        for tensors in chunks:
+            if should_stop():
+                raise Cancelled("Stopped on request before all cells were processed.")
+            yield tensors
+            done += tensors[X_KEY].shape[0]
+            progress_callback(ChunkProgress(done=done, total=len(data)))
+    finally:
+        chunks.close()

@@ -18,9 +18,10 @@ from scvi.model.base import BaseModelClass
 from . import _expression, _interpretability, _io
 from ._checks import check_genes_match, validate_input
 from ._data import CellData, iterate_chunks
-from ._device import resolve_device
+from ._device import fabric_arguments
 from ._module import FADVAE
-from ._training import EarlyStopping, PlanSettings, split_indices, train_module
+from ._stopping import EarlyStopping
+from ._training import FitOptions, PlanSettings, fit, history_frames, split_indices
 
 
 REPRESENTATIONS = {"full": "full", "b": "b", "batch": "b", "l": "l", "label": "l", "r": "r",
@@ -28,6 +29,16 @@ REPRESENTATIONS = {"full": "full", "b": "b", "batch": "b", "l": "l", "label": "l
 PREDICTION_MODES = {"b": "b", "batch": "b", "l": "l", "label": "l"}
 _IGNORED_TRAINER_KWARGS = {"enable_progress_bar", "log_every_n_steps", "enable_checkpointing",
                            "logger", "enable_model_summary", "simple_progress_bar"}
+
+
+def _precision(precision: str | int) -> str:
+    """Lightning's name for ``precision``; short forms such as 32 or "bf16" are accepted."""
+    aliases = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed", "64": "64-true"}
+    name = aliases.get(str(precision), str(precision))
+    known = ("32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
+    if name not in known:
+        raise ValueError(f"precision={precision!r} is not supported; use one of {list(known)}.")
+    return name
 
 
 def _choice(name: str, value, options) -> None:
@@ -214,40 +225,63 @@ class FADVI(_io.SaveLoadMixin, BaseModelClass):
         datasplitter_kwargs: dict | None = None,
         progress_callback=None,
         should_stop=None,
+        *,
+        strategy: str = "auto",
+        precision: str | int = "32-true",
+        threads: int | None = None,
+        time_budget_s: float | None = None,
         **trainer_kwargs,
     ) -> None:
-        """Train the model; fills `history` and leaves the model in evaluation mode.
+        """Train the model; fills `history` and `stop_reason_`, leaves the model in evaluation mode.
 
         Parameters
         ----------
         max_epochs
             Passes through the data; by default scvi-tools' heuristic
-            ``min(round(20000 / n_cells * 400), 400)``.
-        accelerator, devices
-            ``"auto"``, ``"cpu"``, ``"gpu"``/``"cuda"`` or ``"mps"``, and which device.
+            ``min(round(20000 / n_cells * 400), 400)``. `fadvi_core.training_defaults` gives a
+            cap that fits a time budget instead.
+        accelerator, devices, strategy
+            As in scvi-tools: ``accelerator`` ``"auto"``, ``"cpu"``, ``"gpu"``/``"cuda"`` or
+            ``"mps"``; ``devices`` ``"auto"`` (one device), a count or a list of indices;
+            ``strategy`` ``"auto"`` or e.g. ``"ddp"``. Several devices, or ``"ddp"``, train in
+            one process per device through Lightning Fabric (on CPUs with gloo); each rank ends
+            with the same weights. ``"ddp"`` re-runs the calling script in the other ranks, so
+            guard side effects (saving, printing) with ``model.global_rank_ == 0``.
         train_size, validation_size
             Fractions of cells to train on (default 0.9) and to validate on (default the rest).
         batch_size
-            Cells per minibatch.
+            Cells per minibatch (per device).
         early_stopping
-            Stop when ``early_stopping_monitor`` (default ``"elbo_validation"``) stops improving
-            for ``early_stopping_patience`` epochs (default 45), by ``early_stopping_min_delta``.
+            Stop when ``early_stopping_monitor`` (default ``"elbo_validation"``; e.g.
+            ``"label_accuracy_validation"``) stops improving for ``early_stopping_patience``
+            epochs (default 45) by ``early_stopping_min_delta``; ``early_stopping_mode``
+            ``"min"``/``"max"`` (default: maximise accuracies, minimise losses).
         plan_kwargs
             ``lr``, ``weight_decay``, ``eps``, ``n_epochs_kl_warmup``, ``n_steps_kl_warmup``.
         progress_callback
-            Called with a `TrainingProgress` after every training step.
+            Called with a `TrainingProgress` after every training step (on rank 0).
         should_stop
-            Checked after every step; when it returns True training ends there, the model stays
-            usable and ``training_was_stopped`` is True.
+            Checked after every step; when it returns True training ends there without a
+            validation pass, the model stays usable and ``training_was_stopped`` is True.
+        precision
+            Lightning precision: ``"32-true"`` (default) or ``"bf16-mixed"`` (bfloat16 matrix
+            products; for GPUs and CPUs with bfloat16 support), ``"16-mixed"`` on GPUs.
+        threads
+            Torch threads on a CPU; default torch's current count. Either is lowered to the
+            usable cores (``os.sched_getaffinity``), shared among DDP ranks.
+        time_budget_s
+            Stop before an epoch that would end after this many seconds of training.
         """
         stopping_options = {k: trainer_kwargs.pop(f"early_stopping_{k}") for k in
-                            ("monitor", "patience", "min_delta")
+                            ("monitor", "patience", "min_delta", "mode")
                             if f"early_stopping_{k}" in trainer_kwargs}
         unknown = set(trainer_kwargs) - _IGNORED_TRAINER_KWARGS
         if unknown:
             raise TypeError(f"train() got unsupported options {sorted(unknown)}.")
         if batch_size < 2:
             raise ValueError("batch_size must be at least 2 (batch norm needs two cells).")
+        if max_epochs is not None and max_epochs < 1:
+            raise ValueError(f"max_epochs must be at least 1, got {max_epochs}.")
         plan = PlanSettings.from_kwargs(plan_kwargs)
         n_obs = self.adata.n_obs
         max_epochs = max_epochs or get_max_epochs_heuristic(n_obs)
@@ -257,20 +291,28 @@ class FADVI(_io.SaveLoadMixin, BaseModelClass):
             shuffle=shuffle_set_split)
         if early_stopping and len(validation_indices) == 0:
             stopping_options.setdefault("monitor", "elbo_train")
-        device = resolve_device(accelerator, devices)
-        self.module.to(device)
+        stopper = EarlyStopping(**stopping_options) if early_stopping else None
+        from lightning.fabric import Fabric  # imports torch._dynamo: only when training
+
+        fabric = Fabric(**fabric_arguments(accelerator, devices, strategy),
+                        precision=_precision(precision))
         data = CellData(self.adata_manager)
-        history, stopped = train_module(
-            self.module, data.subset(train_indices), data.subset(validation_indices),
-            max_epochs=max_epochs, batch_size=batch_size, device=device, plan=plan,
-            early_stopping=EarlyStopping(**stopping_options) if early_stopping else None,
-            seed=seed, progress_callback=progress_callback, should_stop=should_stop,
-        )
-        self.history_ = history
+        options = FitOptions(max_epochs=max_epochs, batch_size=batch_size, plan=plan, seed=seed,
+                             early_stopping=stopper, time_budget_s=time_budget_s,
+                             threads=threads)
+        result = fabric.launch(fit, self.module, data.subset(train_indices),
+                               data.subset(validation_indices), options,
+                               progress_callback, should_stop)
+        if result.state is not None:  # ranks in other processes trained copies of the module
+            self.module.load_state_dict(result.state)
+        self.module.eval()
+        self.history_ = history_frames(result.history)
+        self.stop_reason_ = result.stop
+        self.global_rank_ = result.rank
         self.train_indices_, self.validation_indices_ = train_indices, validation_indices
         self.test_indices_ = np.setdiff1d(np.arange(n_obs),
                                           np.concatenate([train_indices, validation_indices]))
-        self.training_was_stopped = stopped
+        self.training_was_stopped = result.stop.kind == "user"
         self.is_trained_ = True
 
     # -- outputs ----------------------------------------------------------------------------

@@ -1,20 +1,31 @@
-"""The training loop: minibatch Adam on the FADVI loss, with history, early stopping and hooks."""
+"""The training loop on Lightning Fabric: minibatch Adam on the FADVI loss, on one device or many.
+
+Fabric places the module, runs mixed precision and, for ``strategy="ddp"``, starts the processes
+and averages gradients. Each rank trains on its own shard of the training cells every epoch; the
+epoch's loss terms are summed on the device and reduced across ranks once per epoch, so every rank
+logs the same history and takes the same decision to stop.
+"""
 
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ._data import CellData
+from ._data import X_KEY, CellData
+from ._device import set_torch_threads
 from ._hooks import TrainingProgress, ignore_progress, never_stop
+from ._stopping import EarlyStopping, StopReason
 
 LOGGED_TERMS = ("batch_loss", "label_loss", "adv_label_from_b", "adv_batch_from_l",
                 "adv_batch_from_r", "adv_label_from_r", "cross_cov")
+# Per-cell sums kept on the device during an epoch, in this order, then correct and labelled cells.
+_SUMMED = ("reconstruction_loss", "kl_local", "elbo", "loss") + LOGGED_TERMS
 
 
 @dataclass
@@ -45,56 +56,55 @@ class PlanSettings:
 
 
 @dataclass
-class EarlyStopping:
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+class FitOptions:
+    """Everything about one training run except the module and the data."""
 
-    monitor: str = "elbo_validation"
-    patience: int = 45
-    min_delta: float = 0.0
-    best: float = math.inf
-    wait: int = 0
-
-    def should_stop(self, history: dict[str, list[float]]) -> bool:
-        if self.monitor not in history:
-            raise ValueError(f"early_stopping_monitor '{self.monitor}' is not logged; "
-                             f"choose one of: {', '.join(sorted(history))}.")
-        value = history[self.monitor][-1]
-        if value < self.best - self.min_delta:
-            self.best, self.wait = value, 0
-        else:
-            self.wait += 1
-        return self.wait >= self.patience
+    max_epochs: int
+    batch_size: int
+    plan: PlanSettings
+    seed: int
+    early_stopping: EarlyStopping | None = None
+    time_budget_s: float | None = None
+    threads: int | None = None
 
 
-class _EpochMeter:
-    """Cell-weighted means of the loss terms over one epoch."""
+@dataclass
+class FitResult:
+    """What every rank returns: the reduced history, why training stopped, and the weights."""
 
-    def __init__(self):
-        self.sums: dict[str, float] = defaultdict(float)
+    history: dict[str, list[float]]
+    stop: StopReason
+    rank: int = 0
+    world_size: int = 1
+    state: dict | None = field(default=None, repr=False)  # CPU weights, for spawned ranks
+
+
+class _EpochSums:
+    """Cell-weighted sums of the loss terms, accumulated on the device without host syncs."""
+
+    def __init__(self, device: torch.device):
+        self.sums = torch.zeros(len(_SUMMED) + 2, device=device, dtype=torch.float64)
         self.cells = 0
-        self.labelled = 0
 
     def add(self, output, n_cells: int) -> None:
         metrics = output.extra_metrics
-        reconstruction = output.reconstruction_loss_sum.detach().item()
-        kl = output.kl_local_sum.detach().item()
-        self.sums["reconstruction_loss"] += reconstruction
-        self.sums["kl_local"] += kl
-        self.sums["elbo"] += reconstruction + kl
-        self.sums["loss"] += output.loss.detach().item() * n_cells
-        for name in LOGGED_TERMS:
-            self.sums[name] += float(metrics[name]) * n_cells
-        n_labelled = int(metrics["n_labelled"])
-        if n_labelled:
-            self.sums["label_accuracy"] += float(metrics["label_accuracy"]) * n_labelled
+        reconstruction = output.reconstruction_loss_sum.detach()
+        kl = output.kl_local_sum.detach()
+        n_labelled = metrics["n_labelled"]
+        values = [reconstruction, kl, reconstruction + kl, output.loss.detach() * n_cells]
+        values += [metrics[name] * n_cells for name in LOGGED_TERMS]
+        values += [torch.nan_to_num(metrics["label_accuracy"]) * n_labelled, n_labelled]
+        self.sums += torch.stack([v.to(torch.float64) for v in values])
         self.cells += n_cells
-        self.labelled += n_labelled
 
-    def means(self, suffix: str) -> dict[str, float]:
-        out = {f"{name}_{suffix}": value / max(self.cells, 1) for name, value in self.sums.items()
-               if name != "label_accuracy"}
-        accuracy = self.sums["label_accuracy"] / self.labelled if self.labelled else float("nan")
-        out[f"label_accuracy_{suffix}"] = accuracy
+    def means(self, fabric, suffix: str) -> dict[str, float]:
+        """Epoch means over all ranks; the one host sync of the epoch."""
+        totals = torch.cat([self.sums, self.sums.new_tensor([self.cells])])
+        if fabric.world_size > 1:
+            totals = fabric.all_reduce(totals, reduce_op="sum")
+        *sums, correct, labelled, cells = totals.tolist()
+        out = {f"{name}_{suffix}": value / max(cells, 1) for name, value in zip(_SUMMED, sums)}
+        out[f"label_accuracy_{suffix}"] = correct / labelled if labelled else float("nan")
         return out
 
 
@@ -103,77 +113,149 @@ def _fast_adam_options(device: torch.device) -> dict:
     return {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
 
 
-def _evaluate(module, data: CellData, batch_size: int, device, kl_weight: float) -> _EpochMeter:
-    meter = _EpochMeter()
-    module.eval()
-    with torch.no_grad():
-        for tensors in data.minibatches(batch_size, device=device):
-            _, _, output = module(tensors, loss_kwargs={"kl_weight": kl_weight})
-            meter.add(output, tensors["X"].shape[0])
-    return meter
+def shard_order(n_cells: int, epoch: int, seed: int, rank: int, world_size: int) -> np.ndarray:
+    """This rank's cells for one epoch: a seeded shuffle, padded to split evenly, every n-th cell.
 
-
-def train_module(module, train_data: CellData, validation_data: CellData | None, *,
-                 max_epochs: int, batch_size: int, device: torch.device, plan: PlanSettings,
-                 early_stopping: EarlyStopping | None, seed: int, progress_callback=None,
-                 should_stop=None) -> tuple[dict[str, pd.DataFrame], bool]:
-    """Train ``module`` in place.
-
-    Returns
-    -------
-    The history (one single-column DataFrame per logged metric, indexed by epoch) and whether
-    training was stopped by ``should_stop``.
+    Every rank draws the same permutation, so the shards are disjoint (up to the padding) and
+    have equal lengths, hence equal numbers of steps.
     """
+    order = np.random.default_rng([seed, epoch]).permutation(n_cells)
+    order = np.resize(order, math.ceil(n_cells / world_size) * world_size)
+    return order[rank::world_size]
+
+
+def _evaluate(fabric, module, data: CellData, batch_size: int, kl_weight: float) -> dict:
+    """Validation metrics over this rank's share of ``data``, reduced over ranks."""
+    sums = _EpochSums(fabric.device)
+    module.eval()
+    positions = np.arange(fabric.global_rank, len(data), fabric.world_size)
+    with torch.no_grad(), fabric.autocast():
+        for tensors in data.batches(positions, batch_size, fabric.device):
+            _, _, output = module(tensors, loss_kwargs={"kl_weight": kl_weight})
+            sums.add(output, tensors[X_KEY].shape[0])
+    return sums.means(fabric, "validation")
+
+
+def fit(fabric, module, train_data: CellData, validation_data: CellData | None,
+        options: FitOptions, progress_callback=None, should_stop=None) -> FitResult:
+    """Train ``module`` in place on this rank; the function `Fabric.launch` runs on every rank."""
+    progress_callback = progress_callback if fabric.global_rank == 0 else None
     progress_callback = progress_callback or ignore_progress
     should_stop = should_stop or never_stop
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    if fabric.device.type == "cpu":
+        set_torch_threads(options.threads, processes=fabric.world_size)
+    torch.manual_seed(options.seed + fabric.global_rank)
+    plan = options.plan
     params = [p for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=plan.lr, eps=plan.eps, weight_decay=plan.weight_decay,
-                                 **_fast_adam_options(device))
-    n_steps = math.ceil(len(train_data) / batch_size)
+                                 **_fast_adam_options(fabric.device))
+    wrapped, optimizer = fabric.setup(module, optimizer)
+    # The DDP-wrapped (or plain) module: Fabric's wrapper would walk every output each step.
+    forward = getattr(wrapped, "_forward_module", wrapped)
+
+    shard = len(shard_order(len(train_data), 0, options.seed, fabric.global_rank,
+                            fabric.world_size))
+    batch_size = options.batch_size
     # A last minibatch of one cell breaks batch norm; fold it into the previous one.
-    if len(train_data) % batch_size == 1 and len(train_data) > 1:
+    if shard % batch_size == 1 and shard > 1:
         batch_size += 1
-        n_steps = math.ceil(len(train_data) / batch_size)
+    n_steps = math.ceil(shard / batch_size)
     history: dict[str, list[float]] = defaultdict(list)
-    global_step, stopped = 0, False
-    for epoch in range(max_epochs):
+    early_stopping, budget = options.early_stopping, options.time_budget_s
+    start = time.perf_counter()
+    global_step, stop, pending = 0, None, None
+    for epoch in range(options.max_epochs):
+        epoch_start = time.perf_counter()
         module.train()
-        meter = _EpochMeter()
+        sums = _EpochSums(fabric.device)
         kl_weight = plan.kl_weight(epoch, global_step)
-        batches = train_data.minibatches(batch_size, shuffle=True, generator=generator,
-                                         device=device)
+        order = shard_order(len(train_data), epoch, options.seed, fabric.global_rank,
+                            fabric.world_size)
+        batches = train_data.batches(order, batch_size, fabric.device)
         for step, tensors in enumerate(batches, start=1):
             if plan.n_steps_kl_warmup:
                 kl_weight = plan.kl_weight(epoch, global_step)
-            _, _, output = module(tensors, loss_kwargs={"kl_weight": kl_weight})
+            with fabric.autocast():
+                _, _, output = forward(tensors, loss_kwargs={"kl_weight": kl_weight})
             optimizer.zero_grad(set_to_none=True)
-            output.loss.backward()
+            fabric.backward(output.loss)
             optimizer.step()
-            meter.add(output, tensors["X"].shape[0])
+            sums.add(output, tensors[X_KEY].shape[0])
             global_step += 1
-            stopped = should_stop()
-            epoch_end = step == n_steps or stopped
+            requests = (should_stop(), budget is not None and time.perf_counter() - start > budget)
+            if fabric.world_size > 1:
+                # Ranks must agree: act on the previous step's reduced requests (no wait here).
+                reduced = fabric.all_reduce(torch.tensor(requests, dtype=torch.float32,
+                                                         device=fabric.device), reduce_op="sum")
+                requests = (False, False) if pending is None else tuple(pending.tolist())
+                pending = reduced
+            if requests[0] or requests[1]:
+                stop = StopReason("user" if requests[0] else "time_budget", epoch + 1)
+            epoch_end = step == n_steps or stop is not None
             metrics = {}
             if epoch_end:
-                metrics = meter.means("train")
-                if validation_data is not None and len(validation_data):
-                    metrics |= _evaluate(module, validation_data, batch_size, device,
-                                         kl_weight).means("validation")
+                _average_buffers(fabric, module)
+                metrics = sums.means(fabric, "train")
+                # A stopped epoch skips validation: cancelling returns within one step.
+                if stop is None and validation_data is not None and len(validation_data):
+                    metrics |= _evaluate(fabric, module, validation_data, batch_size, kl_weight)
+                    module.train()
                 for name, value in metrics.items():
                     history[name].append(value)
-            progress_callback(TrainingProgress(epoch=epoch, max_epochs=max_epochs, step=step,
-                                               n_steps=n_steps, epoch_end=epoch_end,
+            progress_callback(TrainingProgress(epoch=epoch, max_epochs=options.max_epochs,
+                                               step=step, n_steps=n_steps, epoch_end=epoch_end,
                                                metrics=metrics))
-            if stopped:
+            if stop is not None:
                 break
-        if stopped or (early_stopping is not None and early_stopping.should_stop(history)):
+        batches.close()
+        if stop is not None:
             break
+        if early_stopping is not None and early_stopping.should_stop(history):
+            stop = StopReason("early_stopping", epoch + 1,
+                              f"{early_stopping.monitor} best {early_stopping.best:.4g} at epoch "
+                              f"{early_stopping.best_epoch + 1}, no better for "
+                              f"{early_stopping.patience} epochs")
+            break
+        if budget is not None and epoch + 1 < options.max_epochs:
+            elapsed = _agreed(fabric, time.perf_counter() - start)
+            epoch_time = _agreed(fabric, time.perf_counter() - epoch_start)
+            if elapsed + epoch_time > budget:
+                stop = StopReason("time_budget", epoch + 1,
+                                  f"another epoch would pass the {budget:.0f} s budget")
+                break
     module.eval()
-    frames = {name: pd.DataFrame({name: values}, index=pd.RangeIndex(len(values), name="epoch"))
-              for name, values in history.items()}
-    return frames, stopped
+    stop = stop or StopReason("max_epochs", options.max_epochs)
+    result = FitResult(dict(history), stop, fabric.global_rank, fabric.world_size)
+    if fabric.world_size > 1:
+        result.state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+        fabric.barrier()
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    return result
+
+
+def _average_buffers(fabric, module) -> None:
+    """Give every rank the mean of the ranks' batch-norm running statistics."""
+    if fabric.world_size == 1:
+        return
+    with torch.no_grad():
+        for buffer in module.buffers():
+            if buffer.is_floating_point():
+                buffer.copy_(fabric.all_reduce(buffer, reduce_op="mean"))
+
+
+def _agreed(fabric, seconds: float) -> float:
+    """The mean of a host number over ranks, so that every rank decides alike."""
+    if fabric.world_size == 1:
+        return seconds
+    value = fabric.all_reduce(torch.tensor([seconds], device=fabric.device), reduce_op="mean")
+    return float(value.item())
+
+
+def history_frames(history: dict[str, list[float]]) -> dict[str, pd.DataFrame]:
+    """One single-column DataFrame per logged metric, indexed by epoch (scvi-tools' layout)."""
+    return {name: pd.DataFrame({name: values}, index=pd.RangeIndex(len(values), name="epoch"))
+            for name, values in history.items()}
 
 
 def split_indices(n_obs: int, train_size: float, validation_size: float | None, seed: int,
