@@ -156,8 +156,10 @@ def _column_problems(adata: AnnData, key: str, role: str,
     if n_blank:
         what = ("an empty label would be learnt and predicted as a cell type" if role == "labels"
                 else "an empty batch name hides which batch they come from")
-        fix = (f"Set them to '{unlabeled_category}' if they are unlabelled, or give them a name."
-               if role == "labels" else "Give their batch a name.")
+        fill = unlabeled_category if role == "labels" else "unnamed"
+        fix = (("Mark them unlabelled" if role == "labels" else "Give their batch a name")
+               + f", e.g. adata.obs['{key}'] = adata.obs['{key}'].astype(str).str.strip()"
+               f".replace('', '{fill}').")
         problems.append(InputProblem(
             "empty_names", "error",
             f"{n_blank} cells have an empty value in the {role} column '{key}'; {what}.", fix,

@@ -1,0 +1,133 @@
+"""Every value and every label of the input is checked, also on backed files, with the fix named."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import anndata
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+import fadvi_core._scan as scan
+from fadvi_core import FADVI, find_input_problems, pad_missing_genes
+
+from .conftest import make_adata
+
+
+def _codes(adata, **kwargs) -> list[str]:
+    return [problem.code for problem in find_input_problems(adata, **kwargs)
+            if problem.severity == "error"]
+
+
+def _big_dense(bad: float) -> anndata.AnnData:
+    """2,000 x 1,001 dense counts (over a million values) with one bad value at an odd place."""
+    rng = np.random.default_rng(0)
+    x = rng.poisson(1.0, size=(2000, 1001)).astype(np.float32)
+    x[:, 0] += 1  # no empty cells
+    x[0, 1] = bad
+    return anndata.AnnData(X=x)
+
+
+@pytest.mark.parametrize("bad, code, words", [
+    (np.nan, "nonfinite", "1 NaN or infinite"), (np.inf, "nonfinite", "1 NaN or infinite"),
+    (-3.0, "negative", "1 negative"), (0.5, "not_counts", "1 non-integer"),
+])
+def test_every_value_of_a_large_dense_matrix_is_checked(bad, code, words):
+    adata = _big_dense(bad)
+    assert _codes(adata) == [code]
+    with pytest.raises(ValueError, match=words):
+        FADVI.setup_anndata(adata)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr", "csc"])
+def test_backed_files_are_checked_chunk_by_chunk(tmp_path, monkeypatch, layout):
+    adata = make_adata(n_per_batch=400, n_genes=200)
+    x = np.asarray(adata.X, dtype=np.float32)
+    x[5, 7] = 0.5
+    x[-1, -1] = -1
+    adata.X = {"dense": x, "csr": sparse.csr_matrix(x), "csc": sparse.csc_matrix(x)}[layout]
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    backed = anndata.read_h5ad(path, backed="r")
+    monkeypatch.setattr(scan, "CHUNK_VALUES", 4_000)  # many chunks
+    tracemalloc.start()
+    problems = find_input_problems(backed, batch_key="batch", labels_key="labels")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert [p.code for p in problems if p.severity == "error"] == ["negative", "not_counts"]
+    assert problems[0].detail["n_values"] == 1 and problems[1].detail["n_values"] == 1
+    assert peak < x.nbytes / 2  # X (640 kB) was never read whole
+    backed.file.close()
+
+
+def test_backed_counts_pass_and_give_cell_totals(tmp_path):
+    adata = make_adata()
+    adata.X = sparse.csr_matrix(adata.X)
+    adata.write_h5ad(tmp_path / "cells.h5ad")
+    backed = anndata.read_h5ad(tmp_path / "cells.h5ad", backed="r")
+    assert _codes(backed, batch_key="batch", labels_key="labels") == []
+    np.testing.assert_allclose(scan.scan_values(backed.X).totals,
+                               np.asarray(adata.X.sum(axis=1)).ravel())
+    backed.file.close()
+
+
+def test_an_empty_label_is_not_a_cell_type(adata):
+    adata.obs.loc[adata.obs_names[30:35], "labels"] = ""
+    with pytest.raises(ValueError, match="5 cells have an empty value in the labels column "
+                                         "'labels'.*Set them to 'Unknown'"):
+        FADVI.setup_anndata(adata, batch_key="batch", labels_key="labels")
+
+
+@pytest.mark.parametrize("role", ["labels", "batch"])
+def test_missing_values_in_labels_or_batch_are_named(adata, role):
+    adata.obs[role] = adata.obs[role].astype(object)
+    adata.obs.loc[adata.obs_names[50], role] = np.nan
+    with pytest.raises(ValueError, match=f"1 cells have no value \\(NaN\\) in the {role} column "
+                                         f"'{role}'. Fill them in"):
+        FADVI.setup_anndata(adata, batch_key="batch", labels_key="labels")
+
+
+def test_integer_label_codes_are_named(adata):
+    adata.obs["labels"] = np.arange(adata.n_obs) % 3
+    with pytest.raises(ValueError, match="holds numbers, not cell-type names.*astype\\(str\\)"):
+        FADVI.setup_anndata(adata, batch_key="batch", labels_key="labels")
+
+
+@pytest.mark.parametrize("axis", ["obs", "var"])
+def test_duplicate_cell_or_gene_names_are_refused(adata, axis):
+    names = list(getattr(adata, f"{axis}_names"))
+    names[3] = names[2]
+    setattr(adata, f"{axis}_names", pd.Index(names))
+    with pytest.raises(ValueError, match=f"1 {'cell' if axis == 'obs' else 'gene'} names appear "
+                                         f"more than once.*{axis}_names_make_unique"):
+        FADVI.setup_anndata(adata, batch_key="batch", labels_key="labels")
+    if axis == "var":
+        with pytest.raises(ValueError, match="not unique"):
+            pad_missing_genes(adata, names[:10])
+
+
+@pytest.mark.parametrize("labels_key", [None, "labels"])
+def test_one_cell_says_how_many_are_needed(adata, labels_key):
+    one = adata[adata.obs["labels"] == "label_1"][:1].copy()
+    with pytest.raises(ValueError, match="The data has 1 cell; training needs at least 2"):
+        FADVI.setup_anndata(one, labels_key=labels_key)
+
+
+def test_one_cell_can_still_be_predicted(trained, tmp_path):
+    model, adata = trained
+    model.save(tmp_path / "m")
+    one = adata[:1].copy()
+    loaded = FADVI.load(tmp_path / "m", adata=one)
+    assert loaded.predict().shape == (1,)
+
+
+def test_extra_genes_are_named_not_called_missing(trained, tmp_path):
+    model, adata = trained
+    model.save(tmp_path / "m")
+    wider = make_adata(n_genes=46)
+    with pytest.raises(ValueError, match="the data has 6 genes the model was not trained on "
+                                         "\\(gene_40, .*adata\\[:, model.var_names\\]") as error:
+        FADVI.load(tmp_path / "m", adata=wider)
+    assert "are missing" not in str(error.value)
