@@ -40,7 +40,7 @@ def check_no_new_batches(adata: AnnData, registry: dict, model_dir=None) -> None
         f"The data has {len(new)} batch{'es' if len(new) > 1 else ''} the model was not trained "
         f"on ({shown}). Map new batches onto the model first: "
         f"model = FADVI.load_query_data(adata, {where}); model.train(max_epochs=20), "
-        "or on the command line: fadvi map MODEL_DIR DATA.h5ad --out NEW_MODEL_DIR.")
+        "or on the command line: fadvi map MODEL_DIR DATA.h5ad --out ANNOTATED.h5ad.")
 
 
 @contextmanager
