@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._atomic import write_atomically
 from ._checks import InputProblem, find_input_problems, pad_missing_genes
 from ._hooks import Cancelled, ChunkProgress, TrainingProgress
 from ._io import ModelFileError
@@ -20,5 +21,5 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "FADVI", "FADVAE", "Cancelled", "ChunkProgress", "InputProblem", "ModelFileError",
-    "TrainingProgress", "find_input_problems", "pad_missing_genes",
+    "TrainingProgress", "find_input_problems", "pad_missing_genes", "write_atomically",
 ]
