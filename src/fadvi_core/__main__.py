@@ -69,9 +69,9 @@ def _predict(args: argparse.Namespace) -> None:
 def _map(args: argparse.Namespace) -> None:
     adata = anndata.read_h5ad(args.data)
     scvi.settings.seed = args.seed
-    model = FADVI.load_query_data(adata, args.model)
-    print(f"Mapping {adata.n_obs} cells onto the model; new batches: "
-          f"{', '.join(model.batch_categories)}", flush=True)
+    model = FADVI.load_query_data(adata, args.model, unfrozen=args.unfrozen)
+    print(f"Mapping {adata.n_obs} cells onto the model (batches: "
+          f"{', '.join(model.batch_categories)})", flush=True)
     model.train(max_epochs=args.max_epochs, accelerator=args.accelerator,
                 batch_size=args.batch_size, progress_callback=_print_epochs)
     if args.save_model:
@@ -104,36 +104,11 @@ def _add_map_command(commands) -> None:
     mapping.add_argument("--out", required=True, help="new .h5ad to write")
     mapping.add_argument("--max-epochs", type=int, default=20)
     mapping.add_argument("--batch-size", type=int, default=128)
-    mapping.add_argument("--seed", type=int, default=0)
-    mapping.add_argument("--accelerator", default="auto")
-    mapping.add_argument("--save-model", default=None, help="directory to save the mapped model")
-    mapping.add_argument("--overwrite", action="store_true")
-    mapping.set_defaults(run=_map)
-
-
-def _map(args: argparse.Namespace) -> None:
-    adata = anndata.read_h5ad(args.data)
-    model = FADVI.load_query_data(adata, args.model, unfrozen=args.unfrozen)
-    scvi.settings.seed = args.seed
-    model.train(max_epochs=args.max_epochs, accelerator=args.accelerator,
-                batch_size=args.batch_size, progress_callback=_print_epochs)
-    model.save(args.out, overwrite=args.overwrite)
-    print(f"Mapped {adata.n_obs} cells onto the model and saved it to {args.out}. Predict with: "
-          f"fadvi predict {args.out} {args.data} --out annotated.h5ad")
-
-
-def _add_map_command(commands) -> None:
-    mapping = commands.add_parser(
-        "map", help="map cells from new batches onto a trained model and save the extended model")
-    mapping.add_argument("model", help="directory of the trained model")
-    mapping.add_argument("data", help=".h5ad of raw counts with the new batches")
-    mapping.add_argument("--out", required=True, help="directory for the mapped model")
-    mapping.add_argument("--max-epochs", type=int, default=20)
-    mapping.add_argument("--batch-size", type=int, default=128)
     mapping.add_argument("--unfrozen", action="store_true",
                          help="let every weight move, not only the batch-specific ones")
     mapping.add_argument("--seed", type=int, default=0)
     mapping.add_argument("--accelerator", default="auto")
+    mapping.add_argument("--save-model", default=None, help="directory to save the mapped model")
     mapping.add_argument("--overwrite", action="store_true")
     mapping.set_defaults(run=_map)
 
@@ -165,54 +140,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_input(path: str) -> None:
-    """A missing or non-HDF5 input file, said before any library tries to read it."""
-    import h5py
-
-    file = Path(path)
-    if not file.exists():
-        raise FileNotFoundError(f"No such file: {file}. Check the path.")
-    if file.is_file() and not h5py.is_hdf5(file):
-        raise ValueError(f"{file} is not an .h5ad file (it is not HDF5 data). Export the data "
-                         "with anndata's write_h5ad, or check that you named the right file.")
-
-
-def _one_line(error: BaseException) -> str:
-    """What the user reads for ``error``: the problem and the fix, on one line."""
-    if isinstance(error, KeyError) and error.args:
-        text = str(error.args[0])
-    elif isinstance(error, MemoryError) or "out of memory" in str(error).lower():
-        text = ("Ran out of memory. Use a smaller --batch-size, fewer cells or genes, or a "
-                "machine with more memory.")
-    elif isinstance(error, OSError) and not isinstance(error, (FileNotFoundError,
-                                                              FileExistsError)):
-        text = (f"Could not read or write a file ({error}). Check that the file is a complete "
-                ".h5ad or model file and that the folder is writable.")
-    elif isinstance(error, (ValueError, FileNotFoundError, FileExistsError)):
-        text = str(error)
-    else:
-        text = (f"Unexpected error ({type(error).__name__}: {error}). Run again with --debug "
-                "for the traceback, and report it if the inputs look right.")
-    return " ".join(text.split())
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 on success, 1 on any failure)."""
+    """Run the command line; return the exit status (0, or 1 after a one-line message)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    args = build_parser().parse_args([arg for arg in argv if arg != "--debug"])
+    parser = build_parser()
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback when something fails (allowed anywhere)")
+    args = parser.parse_args([arg for arg in argv if arg != "--debug"])
     try:
-        if getattr(args, "data", None) is not None:
-            _check_input(args.data)
         args.run(args)
-    except KeyboardInterrupt:
-        print("fadvi: stopped.", file=sys.stderr)
-        return 130
-    except Exception as error:  # noqa: BLE001 - every failure becomes one plain line
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - every failure gets one line
         if debug:
             traceback.print_exc()
-        print(f"fadvi: {_one_line(error)}", file=sys.stderr)
-        return 1
+        inputs = [getattr(args, name) for name in ("data", "model") if getattr(args, name, None)]
+        hint = "" if debug else " (--debug shows the traceback)"
+        print(f"fadvi: {describe_error(error, inputs=inputs)}{hint}", file=sys.stderr)
+        return 130 if isinstance(error, KeyboardInterrupt) else 1
     return 0
 
 

@@ -35,17 +35,20 @@ class ValueScan:
 
 def _count_bad(values: np.ndarray, scan: ValueScan) -> None:
     kind = values.dtype.kind
-    if kind in "bu":
+    if kind in "bu" or values.size == 0:
         return
     if kind == "i":
-        scan.n_negative += int(np.count_nonzero(values < 0))
+        if values.min() < 0:
+            scan.n_negative += int(np.count_nonzero(values < 0))
         return
-    finite = np.isfinite(values)
-    n_finite = int(np.count_nonzero(finite))
-    if n_finite < values.size:
-        scan.n_nonfinite += values.size - n_finite
-        values = values[finite]
-    scan.n_negative += int(np.count_nonzero(values < 0))
+    low, high = values.min(), values.max()  # NaN propagates, so the fast path skips it
+    if not (low >= 0 and high < np.inf):
+        finite = np.isfinite(values)
+        n_finite = int(np.count_nonzero(finite))
+        if n_finite < values.size:
+            scan.n_nonfinite += values.size - n_finite
+            values = values[finite]
+        scan.n_negative += int(np.count_nonzero(values < 0))
     scan.n_fractional += int(np.count_nonzero(values != np.trunc(values)))
 
 
@@ -72,6 +75,18 @@ def _value_chunks(data) -> Iterator[tuple[int, np.ndarray]]:
         yield start, np.asarray(data[start:start + CHUNK_VALUES])
 
 
+def _csr_row_sums(values: np.ndarray, start: int, indptr: np.ndarray,
+                  totals: np.ndarray) -> None:
+    """Add the values at stored positions ``start:start+len(values)`` of a CSR to their rows."""
+    stop = start + values.size
+    first = int(np.searchsorted(indptr, start, side="right")) - 1
+    last = int(np.searchsorted(indptr, stop, side="left"))  # rows starting before ``stop``
+    bounds = np.clip(indptr[first:last + 1], start, stop) - start
+    rows = np.flatnonzero(bounds[1:] > bounds[:-1])  # rows with values in this chunk
+    if len(rows):
+        totals[first + rows] += np.add.reduceat(values, bounds[rows], dtype=np.float64)
+
+
 def _scan_sparse(matrix, scan: ValueScan, stop_early: bool) -> None:
     layout, data, indices, indptr, shape = _sparse_parts(matrix)
     indptr = np.asarray(indptr[:], dtype=np.int64)
@@ -83,12 +98,11 @@ def _scan_sparse(matrix, scan: ValueScan, stop_early: bool) -> None:
         _count_bad(values, scan)
         if stop_early and not scan.is_counts:
             return
-        stop = start + values.size
         if layout == "csr":
-            rows = np.searchsorted(indptr, np.arange(start, stop), side="right") - 1
+            _csr_row_sums(values, start, indptr, totals)
         else:
-            rows = np.asarray(indices[start:stop])
-        totals += np.bincount(rows, weights=values, minlength=shape[0])
+            rows = np.asarray(indices[start:start + values.size])
+            totals += np.bincount(rows, weights=values, minlength=shape[0])
     scan.totals = totals
 
 
