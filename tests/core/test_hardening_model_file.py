@@ -119,3 +119,14 @@ def test_a_cut_gene_list_gets_a_true_message(trained, tmp_path):
     assert "0 of the model's" not in message
     assert "the data has 10 genes the model was not trained on (gene_30" in message
     assert "adata[:, model.var_names]" in message
+
+
+def test_mapping_a_new_batch_keeps_the_models_cell_types(saved):
+    folder, data = saved
+    query = data.copy()
+    query.obs["batch"] = "batch_new"
+    query.obs["labels"] = query.obs["labels"].astype(str).replace("label_0", "label_new")
+    model = FADVI.load_query_data(query, folder)
+    assert model.batch_categories == ["batch_0", "batch_1", "batch_new"]
+    assert sorted(model.label_classes) == ["label_0", "label_1", "label_2"]  # no new class
+    assert set(model.predict()) <= {"label_0", "label_1", "label_2"}
