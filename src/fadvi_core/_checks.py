@@ -128,10 +128,21 @@ def _missing_key(adata: AnnData, key: str, role: str) -> InputProblem:
 
 def _column_problems(adata: AnnData, key: str, role: str,
                      unlabeled_category: str) -> list[InputProblem]:
-    """Missing values, numeric codes and empty names in a batch or labels column."""
+    """Missing values, numeric codes and empty names in a batch, labels or covariate column."""
     column = adata.obs[key]
     problems = []
     n_missing = int(column.isna().sum())
+    if role == "covariate" and pd.api.types.is_numeric_dtype(column):
+        n_missing += int(np.isinf(column.to_numpy(dtype=float)).sum())
+        if n_missing:
+            problems.append(InputProblem(
+                "missing_values", "error",
+                f"{n_missing} cells have no value (NaN or infinite) in the covariate column "
+                f"'{key}'.",
+                "Fill them with a number (e.g. the column's median) or remove those cells.",
+                {"key": key, "n_cells": n_missing},
+            ))
+        return problems
     if n_missing:
         fill = unlabeled_category if role == "labels" else "unknown"
         problems.append(InputProblem(
@@ -151,6 +162,8 @@ def _column_problems(adata: AnnData, key: str, role: str,
             f"Convert it to text first: adata.obs['{key}'] = adata.obs['{key}'].astype(str).",
             {"key": key},
         ))
+    if role == "covariate":
+        return problems
     names = column.dropna().astype(str)
     n_blank = int((names.str.strip() == "").sum())
     if n_blank:
@@ -258,8 +271,16 @@ def find_input_problems(
     except KeyError as error:
         problems.append(InputProblem("missing_layer", "error", str(error.args[0]), ""))
         return problems
+    if matrix is None:
+        problems.append(InputProblem(
+            "no_matrix", "error", "adata.X is empty (None), so there are no counts to read.",
+            "Choose the layer that holds the raw counts.",
+        ))
+        return problems
     problems += _value_problems(matrix, layer, adata)
-    for key, role in [(batch_key, "batch"), (labels_key, "labels")]:
+    for key, role in [(batch_key, "batch"), (labels_key, "labels")] + [
+        (key, "covariate") for key in extra_keys or []
+    ]:
         if key is not None and key in adata.obs:
             problems += _column_problems(adata, key, role, unlabeled_category)
     if labels_key is not None and labels_key in adata.obs and not any(

@@ -133,3 +133,24 @@ def test_extra_genes_are_named_not_called_missing(trained, tmp_path):
                                          "\\(gene_40, .*adata\\[:, model.var_names\\]") as error:
         FADVI.load(tmp_path / "m", adata=wider)
     assert "are missing" not in str(error.value)
+
+
+@pytest.mark.parametrize(("key", "bad", "expected"), [
+    ("donor", None, "1 cells have no value (NaN) in the covariate column 'donor'"),
+    ("percent_mito", np.nan, "1 cells have no value (NaN or infinite) in the covariate column"),
+    ("percent_mito", np.inf, "1 cells have no value (NaN or infinite) in the covariate column"),
+])
+def test_missing_covariate_values_are_named(adata, key, bad, expected):
+    adata.obs[key] = adata.obs[key].astype(object if key == "donor" else float)
+    adata.obs.loc[adata.obs_names[7], key] = bad
+    with pytest.raises(ValueError, match=expected.replace("(", "\\(").replace(")", "\\)")):
+        FADVI.setup_anndata(adata, batch_key="batch", labels_key="labels",
+                            categorical_covariate_keys=["donor"],
+                            continuous_covariate_keys=["percent_mito"])
+
+
+def test_data_without_x_names_the_fix(adata):
+    bare = anndata.AnnData(obs=adata.obs, var=adata.var, layers={"counts": adata.X})
+    with pytest.raises(ValueError, match="adata.X is empty.*Choose the layer"):
+        FADVI.setup_anndata(bare)
+    FADVI.setup_anndata(bare, layer="counts")
