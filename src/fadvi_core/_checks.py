@@ -230,7 +230,7 @@ def find_input_problems(
     labels_key: str | None = None,
     unlabeled_category: str = "Unknown",
     extra_keys: list[str] | None = None,
-    min_cells: int = 1,
+    min_cells: int = MIN_TRAINING_CELLS,
 ) -> list[InputProblem]:
     """List what stops FADVI from training on ``adata``, errors first.
 

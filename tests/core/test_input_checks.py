@@ -154,3 +154,8 @@ def test_data_without_x_names_the_fix(adata):
     with pytest.raises(ValueError, match="adata.X is empty.*Choose the layer"):
         FADVI.setup_anndata(bare)
     FADVI.setup_anndata(bare, layer="counts")
+
+
+def test_the_app_check_also_counts_cells(adata):
+    problems = find_input_problems(adata[:1].copy())
+    assert problems[0].message == "The data has 1 cell; training needs at least 2."
