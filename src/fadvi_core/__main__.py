@@ -26,6 +26,9 @@ from ._model import FADVI
 def _write_h5ad(adata: anndata.AnnData, path: Path, source: Path) -> None:
     if path.resolve() == source.resolve():
         raise ValueError(f"Refusing to overwrite the input file {source}; choose another --out.")
+    if path.is_dir():
+        raise ValueError(f"--out {path} is a folder; give a file name, "
+                         f"e.g. {path / 'annotated.h5ad'}.")
     write_atomically(path, lambda temporary: adata.write_h5ad(temporary))
 
 

@@ -76,6 +76,8 @@ def test_refuses_to_overwrite_its_input(tmp_path, capsys, trained):
     before = source.read_bytes()
     assert main(["predict", str(tmp_path / "m"), str(source), "--out", str(source)]) == 1
     assert "Refusing to overwrite the input file" in _one_line_error(capsys)
+    assert main(["predict", str(tmp_path / "m"), str(source), "--out", str(tmp_path)]) == 1
+    assert "is a folder; give a file name, e.g." in _one_line_error(capsys)
     assert source.read_bytes() == before
 
 
