@@ -65,8 +65,10 @@ def model_path(dir_path: str | os.PathLike, prefix: str | None = None) -> Path:
 def write_model(model, dir_path, *, prefix=None, overwrite=False, save_anndata=False) -> Path:
     """Write ``model`` (and optionally its AnnData) into ``dir_path``; return the model file."""
     path = model_path(dir_path, prefix)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
+    data_path = Path(dir_path) / f"{prefix or ''}{DATA_FILE}"
+    for target in [path] + ([data_path] if save_anndata else []):
+        if target.exists() and not overwrite:
+            raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
     metadata = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "init_params": _to_json(model.init_params_), "registry": _to_json(model.registry_),
@@ -80,9 +82,6 @@ def write_model(model, dir_path, *, prefix=None, overwrite=False, save_anndata=F
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
     if save_anndata:
-        data_path = Path(dir_path) / f"{prefix or ''}{DATA_FILE}"
-        if data_path.exists() and not overwrite:
-            raise FileExistsError(f"{data_path} already exists; pass overwrite=True.")
         write_atomically(data_path, model.adata.write_h5ad)
     return path
 
@@ -243,8 +242,8 @@ class SaveLoadMixin:
         model carries the reference's weights, with new batch-specific weights added. Train it
         briefly on the query (``model.train(max_epochs=...)``); unless ``unfrozen``, only
         batch-specific weights move, so z_l, the label head and hence the predictions for the
-        reference classes stay those of the reference model. Labels missing from ``adata`` are
-        treated as unlabelled.
+        reference classes stay those of the reference model. Labels missing from ``adata``, and
+        labels the reference does not know, are treated as unlabelled (no new classes).
         """
         from ._query import map_query
 
