@@ -35,6 +35,11 @@ class InputProblem:
         return f"{self.message} {self.fix}"
 
 
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    """``"1 cell has"`` / ``"3 cells have"``; ``plural`` defaults to ``singular + "s"``."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def get_matrix(adata: AnnData, layer: str | None):
     """Return ``adata.X`` or ``adata.layers[layer]``, with a clear error for a missing layer."""
     if layer is None:
@@ -77,14 +82,15 @@ def _value_problems(matrix, layer: str | None, adata: AnnData) -> list[InputProb
     if scan.n_nonfinite:
         problems.append(InputProblem(
             "nonfinite", "error",
-            f"{where} contains {scan.n_nonfinite} NaN or infinite values.",
+            f"{where} contains {_count(scan.n_nonfinite, 'NaN or infinite value')}.",
             "FADVI needs raw UMI counts; load the original count matrix.",
             {"n_values": scan.n_nonfinite},
         ))
     if scan.n_negative:
         problems.append(InputProblem(
             "negative", "error",
-            f"{where} contains {scan.n_negative} negative values, so it is not a count matrix "
+            f"{where} contains {_count(scan.n_negative, 'negative value')}, so it is not a count "
+            "matrix "
             "(it may be scaled or centred).",
             "Use the raw UMI counts instead.",
             {"n_values": scan.n_negative},
@@ -99,7 +105,8 @@ def _value_problems(matrix, layer: str | None, adata: AnnData) -> list[InputProb
             fix = "Load the raw UMI counts; no layer of this file holds them."
         problems.append(InputProblem(
             "not_counts", "error",
-            f"{where} holds {scan.n_fractional} non-integer values, so it looks normalised or "
+            f"{where} holds {_count(scan.n_fractional, 'non-integer value')}, so it looks "
+            "normalised or "
             "log-transformed, not raw counts.",
             fix,
             {"count_layers": candidates, "n_values": scan.n_fractional},
@@ -137,7 +144,8 @@ def _column_problems(adata: AnnData, key: str, role: str,
         if n_missing:
             problems.append(InputProblem(
                 "missing_values", "error",
-                f"{n_missing} cells have no value (NaN or infinite) in the covariate column "
+                f"{_count(n_missing, 'cell has', 'cells have')} no value (NaN or infinite) in the "
+                "covariate column "
                 f"'{key}'.",
                 "Fill them with a number (e.g. the column's median) or remove those cells.",
                 {"key": key, "n_cells": n_missing},
@@ -147,7 +155,8 @@ def _column_problems(adata: AnnData, key: str, role: str,
         fill = unlabeled_category if role == "labels" else "unknown"
         problems.append(InputProblem(
             "missing_values", "error",
-            f"{n_missing} cells have no value (NaN) in the {role} column '{key}'.",
+            f"{_count(n_missing, 'cell has', 'cells have')} no value (NaN) in the {role} "
+            f"column '{key}'.",
             f"Fill them in, e.g. adata.obs['{key}'] = "
             f"adata.obs['{key}'].astype(object).fillna('{fill}')"
             + (" (that marks them unlabelled)." if role == "labels" else "."),
@@ -175,7 +184,8 @@ def _column_problems(adata: AnnData, key: str, role: str,
                f".replace('', '{fill}').")
         problems.append(InputProblem(
             "empty_names", "error",
-            f"{n_blank} cells have an empty value in the {role} column '{key}'; {what}.", fix,
+            f"{_count(n_blank, 'cell has', 'cells have')} an empty value in the {role} column "
+            f"'{key}'; {what}.", fix,
             {"key": key, "n_cells": n_blank},
         ))
     return problems
@@ -190,7 +200,9 @@ def _duplicate_names(adata: AnnData) -> list[InputProblem]:
             shown = ", ".join(map(str, duplicated.unique()[:3]))
             problems.append(InputProblem(
                 "duplicate_names", "error",
-                f"{len(duplicated)} {what} appear more than once (e.g. {shown}).",
+                f"{_count(len(duplicated), what[:-1] + ' appears', what + ' appear')} more than "
+                "once "
+                f"(e.g. {shown}).",
                 f"Make them unique first, e.g. {fix}.",
                 {"axis": "obs" if what == "cell names" else "var", "n_duplicates": len(duplicated)},
             ))

@@ -31,8 +31,9 @@ def _big_dense(bad: float) -> anndata.AnnData:
 
 
 @pytest.mark.parametrize("bad, code, words", [
-    (np.nan, "nonfinite", "1 NaN or infinite"), (np.inf, "nonfinite", "1 NaN or infinite"),
-    (-3.0, "negative", "1 negative"), (0.5, "not_counts", "1 non-integer"),
+    (np.nan, "nonfinite", "1 NaN or infinite value\\."),
+    (np.inf, "nonfinite", "1 NaN or infinite value\\."),
+    (-3.0, "negative", "1 negative value,"), (0.5, "not_counts", "1 non-integer value,"),
 ])
 def test_every_value_of_a_large_dense_matrix_is_checked(bad, code, words):
     adata = _big_dense(bad)
@@ -102,7 +103,7 @@ def test_duplicate_cell_or_gene_names_are_refused(adata, axis):
     names = list(getattr(adata, f"{axis}_names"))
     names[3] = names[2]
     setattr(adata, f"{axis}_names", pd.Index(names))
-    with pytest.raises(ValueError, match=f"1 {'cell' if axis == 'obs' else 'gene'} names appear "
+    with pytest.raises(ValueError, match=f"1 {'cell' if axis == 'obs' else 'gene'} name appears "
                                          f"more than once.*{axis}_names_make_unique"):
         FADVI.setup_anndata(adata, batch_key="batch", labels_key="labels")
     if axis == "var":
@@ -136,9 +137,9 @@ def test_extra_genes_are_named_not_called_missing(trained, tmp_path):
 
 
 @pytest.mark.parametrize(("key", "bad", "expected"), [
-    ("donor", None, "1 cells have no value (NaN) in the covariate column 'donor'"),
-    ("percent_mito", np.nan, "1 cells have no value (NaN or infinite) in the covariate column"),
-    ("percent_mito", np.inf, "1 cells have no value (NaN or infinite) in the covariate column"),
+    ("donor", None, "1 cell has no value (NaN) in the covariate column 'donor'"),
+    ("percent_mito", np.nan, "1 cell has no value (NaN or infinite) in the covariate column"),
+    ("percent_mito", np.inf, "1 cell has no value (NaN or infinite) in the covariate column"),
 ])
 def test_missing_covariate_values_are_named(adata, key, bad, expected):
     adata.obs[key] = adata.obs[key].astype(object if key == "donor" else float)
