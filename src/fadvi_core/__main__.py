@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - every failure gets one line
         if debug:
             traceback.print_exc()
-        inputs = [getattr(args, name) for name in ("data", "model") if getattr(args, name, None)]
+        inputs = [args.data] if getattr(args, "data", None) else []
         hint = "" if debug else " (--debug shows the traceback)"
         print(f"fadvi: {describe_error(error, inputs=inputs)}{hint}", file=sys.stderr)
         return 130 if isinstance(error, KeyboardInterrupt) else 1

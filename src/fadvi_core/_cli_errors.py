@@ -14,7 +14,10 @@ def _one_line(text: str) -> str:
 
 def _file_problem(error: OSError, inputs: list[str]) -> str:
     text = _one_line(error)
-    named = error.filename or ", ".join(inputs) or "the file"
+    from_hdf5 = "Unable to synchronously open file" in text or "file signature not found" in text
+    if error.errno is None and error.filename is None and not from_hdf5:
+        return text  # raised with a plain message (e.g. "No FADVI model file at ...")
+    named = error.filename or (inputs[0] if inputs else "the file")
     if isinstance(error, PermissionError):
         return f"Permission denied for {named}. Choose a file or folder you can read and write."
     if error.errno == errno.ENOSPC:
@@ -23,7 +26,7 @@ def _file_problem(error: OSError, inputs: list[str]) -> str:
         return f"{named} is a folder; give the path of an .h5ad file."
     if isinstance(error, FileNotFoundError) or error.errno == errno.ENOENT:
         return f"No such file: {named}. Check the path."
-    if "Unable to synchronously open file" in text or "file signature not found" in text:
+    if from_hdf5:
         return (f"{named} is not a readable .h5ad file, or it is damaged ({text}). "
                 "Check the path, or write the file again with AnnData's write_h5ad.")
     return f"Could not read or write {named} ({text}). Check the path and the disk."
@@ -37,7 +40,8 @@ def describe_error(error: BaseException, *, inputs: list[str] | None = None) -> 
     error
         What was raised.
     inputs
-        The files named on the command line, used when the error does not name its file.
+        The files named on the command line, the data file first; the first is named when the
+        error does not name its file (h5py's errors do not).
     """
     inputs = [str(path) for path in inputs or []]
     if isinstance(error, KeyboardInterrupt):

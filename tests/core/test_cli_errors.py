@@ -36,13 +36,18 @@ def test_a_folder_or_missing_file_is_named(tmp_path, capsys):
     assert main(["predict", str(tmp_path), str(tmp_path), "--out", str(tmp_path / "o.h5ad")]) == 1
     assert "a folder" in _one_line_error(capsys)
     assert main(["train", str(tmp_path / "nope.h5ad"), "--out", str(tmp_path / "m")]) == 1
-    assert "No such file" in _one_line_error(capsys)
+    assert f"No such file: {tmp_path / 'nope.h5ad'}. Check the path." in _one_line_error(capsys)
+    source = tmp_path / "d.h5ad"
+    make_adata().write_h5ad(source)
+    assert main(["predict", str(tmp_path / "no_model"), str(source), "--out", "o.h5ad"]) == 1
+    assert f"No FADVI model file at {tmp_path / 'no_model'}" in _one_line_error(capsys)
 
 
 @pytest.mark.parametrize("error, words", [
     (MemoryError(), "Not enough memory"),
     (RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"), "Not enough memory"),
-    (TypeError("unsupported operand\ntype(s)"), "Unexpected TypeError: unsupported operand type(s)"),
+    (TypeError("unsupported operand\ntype(s)"),
+     "Unexpected TypeError: unsupported operand type(s)"),
     (RuntimeError("mat1 and mat2 shapes cannot be multiplied"), "Unexpected RuntimeError"),
 ])
 def test_any_exception_is_one_line_with_exit_1(tmp_path, capsys, monkeypatch, error, words):
