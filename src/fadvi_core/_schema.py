@@ -143,7 +143,8 @@ def check_registry(registry) -> None:
         stats = _mapping(field, "summary_stats", f"the {key} registry")
         stat = stats.get(f"n_{key}" if key == "labels" else "n_batch")
         if stat != len(names):
-            _fail(f"the {key} registry", f"lists {len(names)} categories but counts {str(stat)[:20]}")
+            _fail(f"the {key} registry",
+                  f"lists {len(names)} categories but counts {str(stat)[:20]}")
 
 
 def check_history(metadata: dict) -> None:

@@ -58,7 +58,7 @@ def mutate_json():
         key, kind = path[-1], int(rng.integers(4))
         if kind == 0 and isinstance(parent, dict):
             del parent[key]
-        elif kind == 1 and isinstance(parent[key], (int, float)) and not isinstance(parent[key], bool):
+        elif kind == 1 and type(parent[key]) in (int, float):
             parent[key] = parent[key] * 10 ** int(rng.integers(1, 7)) + 1
         elif kind == 2 and isinstance(parent[key], list):
             parent[key] = parent[key][: int(rng.integers(len(parent[key]) + 1))]
@@ -68,7 +68,8 @@ def mutate_json():
 
 def mutate_tensor():
     changed = dict(arrays)
-    name = sorted(n for n in changed if n.startswith("tensor/"))[int(rng.integers(len(changed) - 0) % len(changed))]
+    names = sorted(n for n in changed if n.startswith("tensor/"))
+    name = names[int(rng.integers(len(names)))]
     value = changed[name]
     kind = int(rng.integers(4))
     if kind == 0 and value.ndim:
