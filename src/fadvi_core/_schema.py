@@ -115,7 +115,7 @@ def _names(state: dict, key: str, where: str, limit: int) -> np.ndarray:
         _fail(where, "is missing")
     names = array_from_json(value, where)
     if names.ndim != 1 or not 1 <= len(names) <= limit:
-        _fail(where, f"must list from 1 to {limit} names")
+        _fail(where, f"must have from 1 to {limit} names")
     return names
 
 
@@ -139,7 +139,8 @@ def check_registry(registry) -> None:
     for key in ("batch", "labels"):
         field = _mapping(fields, key, f"the {key} registry")
         state = _mapping(field, "state_registry", f"the {key} registry")
-        names = _names(state, "categorical_mapping", f"the {key} categories", MAX_CATEGORIES)
+        names = _names(state, "categorical_mapping", f"the list of {key} categories",
+                       MAX_CATEGORIES)
         stats = _mapping(field, "summary_stats", f"the {key} registry")
         stat = stats.get(f"n_{key}" if key == "labels" else "n_batch")
         if stat != len(names):
