@@ -113,3 +113,17 @@ def test_new_batches_are_mapped_by_the_map_command(tmp_path, capsys, trained):
     current = os.umask(0)
     os.umask(current)
     assert out.stat().st_mode & 0o777 == 0o666 & ~current  # usual permissions, not 0600
+
+
+def test_predict_ignores_labels_the_model_does_not_know(tmp_path, trained):
+    model, _ = trained
+    model.save(tmp_path / "m")
+    data = make_adata(seed=4)
+    data.obs["labels"] = data.obs["labels"].replace({"label_2": "a_new_type"})
+    source = tmp_path / "d.h5ad"
+    data.write_h5ad(source)
+    out = tmp_path / "annotated.h5ad"
+    assert main(["predict", str(tmp_path / "m"), str(source), "--out", str(out)]) == 0
+    annotated = anndata.read_h5ad(out)
+    assert set(annotated.obs["fadvi_prediction"]) <= set(model.label_classes)
+    assert "a_new_type" in set(annotated.obs["labels"])  # the user's labels are kept as they were
