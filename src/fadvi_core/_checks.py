@@ -64,11 +64,6 @@ def count_layers(adata: AnnData) -> list[str]:
     return names + [name for name, layer in adata.layers.items() if looks_like_counts(layer)]
 
 
-def cell_totals(matrix) -> np.ndarray:
-    """Total counts per cell, shape ``(n_cells,)``, read chunk by chunk."""
-    return scan_values(matrix).totals
-
-
 def _value_problems(matrix, layer: str | None, adata: AnnData) -> list[InputProblem]:
     where = "adata.X" if layer is None else f"adata.layers['{layer}']"
     scan = scan_values(matrix)
