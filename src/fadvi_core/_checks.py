@@ -339,11 +339,12 @@ def check_genes_match(model_genes, data_genes: pd.Index) -> None:
     if len(extra):
         parts.append(f"the data has {len(extra)} genes the model was not trained on "
                      f"({_listed(extra)})")
-    fix = ("Keep only the model's genes with adata = adata[:, model.var_names].copy()."
+    fix = ("Keep only the model's genes with adata = adata[:, model.var_names].copy()"
            if not len(missing) else
            "Use data measured on the same genes, or pad the missing ones (and drop the others) "
-           "with fadvi_core.pad_missing_genes(adata, model.var_names).")
-    raise ValueError(f"The data's genes do not match the model: {' and '.join(parts)}. {fix}")
+           "with adata = fadvi_core.pad_missing_genes(adata, model.var_names)")
+    raise ValueError(f"The data's genes do not match the model: {' and '.join(parts)}. {fix} "
+                     "(for a saved model: model = FADVI.load(model_dir)).")
 
 
 def pad_missing_genes(adata: AnnData, genes) -> AnnData:
