@@ -157,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         inputs = [args.data] if getattr(args, "data", None) else []
-        hint = "" if debug else " (--debug shows the traceback)"
-        print(f"fadvi: {describe_error(error, inputs=inputs)}{hint}", file=sys.stderr)
+        message = describe_error(error, inputs=inputs)
+        hint = "" if debug or "--debug" in message else " (--debug shows the traceback)"
+        print(f"fadvi: {message}{hint}", file=sys.stderr)
         return 130 if isinstance(error, KeyboardInterrupt) else 1
     return 0
 
