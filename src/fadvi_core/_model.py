@@ -172,7 +172,8 @@ class FADVI(_io.SaveLoadMixin, BaseModelClass):
         is_query = "source_registry" in kwargs
         validate_input(adata, layer=layer, batch_key=batch_key,
                        labels_key=None if is_query else labels_key,
-                       unlabeled_category=unlabeled_category, extra_keys=extra)
+                       unlabeled_category=unlabeled_category, extra_keys=extra,
+                       for_training=not is_query)
         anndata_fields = [
             LayerField(REGISTRY_KEYS.X_KEY, layer, is_count_data=True),
             CategoricalObsField(REGISTRY_KEYS.BATCH_KEY, batch_key),

@@ -6,12 +6,8 @@ so a file larger than memory can be trained on and validated chunk by chunk.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 from scipy import sparse
-
-BACKED_CHUNK_ROWS = 4096  # rows per read when a whole backed matrix is scanned
 
 
 def is_backed(matrix) -> bool:
@@ -75,27 +71,3 @@ class RowReader:
             (np.concatenate(data) if data else np.zeros(0, np.float32),
              np.concatenate(indices) if indices else np.zeros(0, np.int32), indptr),
             shape=(len(rows), self.shape[1]))
-
-
-def iter_row_chunks(matrix, chunk_rows: int = BACKED_CHUNK_ROWS) -> Iterator:
-    """Consecutive row blocks of a backed ``matrix``, ``chunk_rows`` rows per read."""
-    reader = RowReader(matrix)
-    for start in range(0, reader.shape[0], chunk_rows):
-        yield reader.take(np.arange(start, min(start + chunk_rows, reader.shape[0])))
-
-
-def backed_stored_values(matrix, limit: int) -> np.ndarray:
-    """Stored values of the first rows of a backed ``matrix``, about ``limit`` values."""
-    values = []
-    for block in iter_row_chunks(matrix):
-        block_values = block.data if sparse.issparse(block) else np.ravel(block)
-        values.append(np.asarray(block_values))
-        if sum(len(v) for v in values) >= limit:
-            break
-    return np.concatenate(values) if values else np.zeros(0, np.float32)
-
-
-def backed_row_sums(matrix) -> np.ndarray:
-    """Total of each row of a backed ``matrix``, read chunk by chunk, shape ``(n_rows,)``."""
-    sums = [np.asarray(block.sum(axis=1)).ravel() for block in iter_row_chunks(matrix)]
-    return np.concatenate(sums) if sums else np.zeros(0)
