@@ -24,6 +24,7 @@ from . import _schema
 from ._atomic import write_atomically
 from ._checks import check_genes_match
 from ._schema import ModelFileError
+from ._stopping import StopReason
 
 FORMAT = "fadvi-core-model"
 FORMAT_VERSION = 1
@@ -74,6 +75,7 @@ def write_model(model, dir_path, *, prefix=None, overwrite=False, save_anndata=F
         "init_params": _to_json(model.init_params_), "registry": _to_json(model.registry_),
         "is_trained": bool(model.is_trained_),
         "training_was_stopped": bool(model.training_was_stopped),
+        "stop_reason": _stop_reason_json(getattr(model, "stop_reason_", None)),
         "history": {name: frame.iloc[:, 0].tolist() for name, frame in (model.history_ or {}).items()},
     }
     arrays = {f"tensor/{name}": value.detach().cpu().numpy()
@@ -156,6 +158,14 @@ def _restore_history(model, metadata: dict) -> None:
                       for name, values in metadata.get("history", {}).items()}
     model.is_trained_ = metadata.get("is_trained", True)
     model.training_was_stopped = metadata.get("training_was_stopped", False)
+    reason = metadata.get("stop_reason")
+    model.stop_reason_ = None if reason is None else StopReason(**reason)
+
+
+def _stop_reason_json(reason: StopReason | None) -> dict | None:
+    if reason is None:
+        return None
+    return {"kind": reason.kind, "epochs": int(reason.epochs), "detail": str(reason.detail)}
 
 
 def _build(cls, adata, registry, kwargs: dict, tensors: dict):

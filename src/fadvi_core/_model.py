@@ -20,7 +20,7 @@ from ._checks import check_genes_match, validate_input
 from ._data import CellData, iterate_chunks
 from ._device import fabric_arguments
 from ._module import FADVAE
-from ._stopping import EarlyStopping
+from ._stopping import EarlyStopping, StopReason
 from ._training import FitOptions, PlanSettings, fit, history_frames, split_indices
 
 
@@ -133,6 +133,7 @@ class FADVI(_io.SaveLoadMixin, BaseModelClass):
             **model_kwargs,
         )
         self.training_was_stopped = False
+        self.stop_reason_: StopReason | None = None
         self.init_params_ = self._get_init_params(locals())
         self._model_summary_string = (
             f"FADVI model: {len(self.label_classes)} cell types, {stats.n_batch} batches, "

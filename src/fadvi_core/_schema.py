@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import inspect
 import math
+from typing import get_args
 
 import numpy as np
+
+from ._stopping import StopKind
 
 # Generous upper bounds; the stored tensors must match the sizes in any case.
 MAX_SIZES = {"n_hidden": 16_384, "n_layers": 64, "n_latent": 4_096}
@@ -159,6 +162,12 @@ def check_history(metadata: dict) -> None:
     for key in ("is_trained", "training_was_stopped"):
         if not isinstance(metadata.get(key, False), bool):
             _fail(key, "must be true or false")
+    reason = metadata.get("stop_reason")
+    if reason is not None and not (
+            isinstance(reason, dict) and set(reason) == {"kind", "epochs", "detail"}
+            and reason["kind"] in get_args(StopKind) and _is_int(reason["epochs"])
+            and reason["epochs"] >= 0 and isinstance(reason["detail"], str)):
+        _fail("stop_reason", "is not a known reason for the end of training")
 
 
 def check_header(metadata, format_name: str, version: int) -> None:

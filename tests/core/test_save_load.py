@@ -74,3 +74,11 @@ def test_query_mapping_on_a_new_batch(trained):
     assert predictions.shape == (query.n_obs,) and set(predictions) <= set(model.label_classes)
     # The reference's encoders are frozen, so z_l of the query does not drift.
     np.testing.assert_array_equal(mapped.get_latent_representation(), latent_before)
+
+
+def test_why_training_stopped_survives_save_and_load(trained, tmp_path):
+    model, adata = trained
+    model.save(tmp_path / "model")
+    loaded = FADVI.load(tmp_path / "model", adata=adata)
+    assert loaded.stop_reason_ == model.stop_reason_
+    assert str(loaded.stop_reason_) == "reached the epoch cap after 3 epochs"

@@ -1,14 +1,13 @@
 """Taking results out: predictions and ranked-gene CSVs, the annotated ``.h5ad``, gene alignment.
 
-No Qt here. Every writer goes through a temporary file in the destination folder and
-``os.replace``, so a crash never leaves half a file, and none writes the file that was opened.
+No Qt here. Every writer goes through `fadvi_core.write_atomically` (temporary file, fsync,
+rename), so a crash never leaves half a file, and none writes the file that was opened.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 import pandas as pd
+
+from fadvi_core import write_atomically
 
 from fadvi_gui.model.keys import ACCEPTED_KEY, SCVI_PREFIX, UNS_KEY
 from fadvi_gui.model.results import keys_for
@@ -36,29 +37,6 @@ def package_versions() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return out
-
-
-def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(temporary_path)`` next to ``path``, then rename the file into place.
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-    """
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise OSError(f"The folder {target.parent} does not exist. Choose an existing folder.")
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
-                                    dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        write(temporary)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return target
 
 
 def predictions_frame(adata: AnnData, *, batch_key: str | None, labels_key: str | None

@@ -9,7 +9,7 @@ import qtpy  # noqa: F401 - import before pyqtgraph so both use the same binding
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 - registers pg.exporters
 
-from fadvi_gui.model.results_io import write_atomically
+from fadvi_core import write_atomically
 
 
 def export_plot(item: pg.PlotItem, path: str | os.PathLike, *, width: int = 1200) -> Path:
