@@ -1,0 +1,105 @@
+"""Fused vs per-op (ZI)NB likelihood: forward+backward alone and a whole training step.
+
+Both implementations run in this one process, interleaved (old, new, old, new, ...), at each
+thread count; the best of ``--repeats`` timings of ``--number`` calls is reported. Inputs are the
+ZINB parameters of a default FADVI module on a 128-cell minibatch of the demo file, padded to
+2,000 genes (``_step.py``). The whole step is forward, loss, backward and fused Adam.
+
+Run with the project venv, from the repository root::
+
+    PYTHONPATH=src python benchmarks/likelihood.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+import _previous_likelihood as previous  # noqa: E402
+import _step  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--number", type=int, default=20)
+    p.add_argument("--quick", action="store_true", help="3 repeats of 5 calls")
+    p.add_argument("--out", default=str(C.RESULTS_DIR / "likelihood"))
+    return p.parse_args(argv)
+
+
+def likelihood_calls(module, tensors):
+    """Closures running forward+backward of the old and the new likelihood on one minibatch."""
+    from fadvi_core import _likelihood
+
+    with torch.no_grad():
+        inference = module.inference(tensors["X"])
+        px = module.generative(**module._get_generative_input(tensors, inference))["px"]
+    x = tensors["X"]
+    leaves = [t.detach().clone().requires_grad_() for t in (px.mu, px.theta, px.zi_logits)]
+    dist = type(px)(mu=leaves[0], theta=leaves[1], zi_logits=leaves[2])
+
+    def run(function):
+        def call():
+            for leaf in leaves:
+                leaf.grad = None
+            (-function(dist, x).mean()).backward()
+        return call
+
+    return {"old": run(previous.log_likelihood_per_cell),
+            "new": run(_likelihood.log_likelihood_per_cell)}
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    warnings.filterwarnings("ignore")
+    repeats, number = (3, 5) if args.quick else (args.repeats, args.number)
+    from fadvi_core import _module
+
+    fused = _module.log_likelihood_per_cell
+    module, _, tensors, step = _step.build_step()
+    calls = likelihood_calls(module, tensors)
+    rows = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        times = {"likelihood_old": [], "likelihood_new": [], "step_old": [], "step_new": []}
+        for _ in range(2):  # two interleaved rounds; best of all
+            for which in ("old", "new"):
+                times[f"likelihood_{which}"].append(
+                    _step.best_ms(calls[which], repeats=repeats, number=number))
+                _module.log_likelihood_per_cell = (
+                    previous.log_likelihood_per_cell if which == "old" else fused)
+                times[f"step_{which}"].append(_step.best_ms(step, repeats=repeats, number=number))
+        _module.log_likelihood_per_cell = fused
+        best = {name: min(values) for name, values in times.items()}
+        rows.append({"threads": threads, **best})
+        print(threads, best, flush=True)
+    result = {"command": C.command_line(), "versions": C.versions(), "rows": rows,
+              "n_cells": 128, "n_genes": 2000, "repeats": repeats, "number": number}
+    out = Path(args.out)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2))
+    lines = [f"# Fused likelihood: forward+backward and whole step (ms, best of {repeats}x"
+             f"{number})", "", "```", result["command"], "```", "",
+             "Minibatch: 128 cells x 2,000 genes (demo file, 86% zeros), default FADVI, ZINB.", "",
+             "| threads | likelihood old | likelihood new | speed-up | step old | step new | "
+             "speed-up |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['threads']} | {r['likelihood_old']:.2f} | {r['likelihood_new']:.2f} | "
+                     f"{r['likelihood_old'] / r['likelihood_new']:.2f}x | {r['step_old']:.2f} | "
+                     f"{r['step_new']:.2f} | {r['step_old'] / r['step_new']:.2f}x |")
+    lines += ["", f"torch {result['versions'].get('torch')}, fadvi_core "
+              f"{result['versions'].get('fadvi_core_commit')}; 2 shared cores, timings rough."]
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
