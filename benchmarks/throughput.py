@@ -269,7 +269,7 @@ def _summary(result: dict) -> list[str]:
             f"{ours['predict_cells_per_s'] / ref['predict_cells_per_s']:.2f}x | "
             f"{ours['ig_cells_per_s'] / ref['ig_cells_per_s']:.2f}x | "
             f"{ours['hidden_accuracy']:.3f} / {ref['hidden_accuracy']:.3f} |")
-    return lines
+    return lines if len(lines) > 2 else []  # no pair of methods: no ratios
 
 
 def _table(res: dict) -> list[str]:
