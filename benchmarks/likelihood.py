@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -29,8 +30,10 @@ import _step  # noqa: E402
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--repeats", type=int, default=7)
-    p.add_argument("--number", type=int, default=20)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--number", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=4,
+                   help="interleaved old/new rounds per thread count; the best is reported")
     p.add_argument("--quick", action="store_true", help="3 repeats of 5 calls")
     p.add_argument("--out", default=str(C.RESULTS_DIR / "likelihood"))
     return p.parse_args(argv)
@@ -71,8 +74,8 @@ def main(argv=None) -> dict:
     for threads in args.threads:
         torch.set_num_threads(threads)
         times = {"likelihood_old": [], "likelihood_new": [], "step_old": [], "step_new": []}
-        for _ in range(2):  # two interleaved rounds; best of all
-            for which in ("old", "new"):
+        for r in range(1 if args.quick else args.rounds):  # interleaved, order alternating
+            for which in (("old", "new") if r % 2 == 0 else ("new", "old")):
                 times[f"likelihood_{which}"].append(
                     _step.best_ms(calls[which], repeats=repeats, number=number))
                 _module.log_likelihood_per_cell = (
@@ -80,9 +83,10 @@ def main(argv=None) -> dict:
                 times[f"step_{which}"].append(_step.best_ms(step, repeats=repeats, number=number))
         _module.log_likelihood_per_cell = fused
         best = {name: min(values) for name, values in times.items()}
-        rows.append({"threads": threads, **best})
+        rows.append({"threads": threads, **best, "all_rounds": times})
         print(threads, best, flush=True)
-    result = {"command": C.command_line(), "versions": C.versions(), "rows": rows,
+    result = {"command": C.command_line(), "load_average_after": os.getloadavg(),
+              "versions": C.versions(), "rows": rows,
               "n_cells": 128, "n_genes": 2000, "repeats": repeats, "number": number}
     out = Path(args.out)
     out.with_suffix(".json").write_text(json.dumps(result, indent=2))
@@ -96,7 +100,9 @@ def main(argv=None) -> dict:
                      f"{r['likelihood_old'] / r['likelihood_new']:.2f}x | {r['step_old']:.2f} | "
                      f"{r['step_new']:.2f} | {r['step_old'] / r['step_new']:.2f}x |")
     lines += ["", f"torch {result['versions'].get('torch')}, fadvi_core "
-              f"{result['versions'].get('fadvi_core_commit')}; 2 shared cores, timings rough."]
+              f"{result['versions'].get('fadvi_core_commit')}; 2 cores shared with other work "
+              f"(load average at the end {result['load_average_after'][0]:.1f}): timings are "
+              "rough; old and new were interleaved, so compare within a row."]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     return result
 
