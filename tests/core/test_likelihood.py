@@ -77,3 +77,18 @@ def test_no_grad_value_and_fallbacks():
     x3 = x.expand(3, -1, -1)
     torch.testing.assert_close(log_likelihood_per_cell(stacked, x3),
                                stacked.log_prob(x3).sum(-1))
+
+
+def test_extreme_parameters_stay_finite_and_exact():
+    """Huge means and dispersions (a trained model's tails) give the same values and gradients."""
+    x, mu, theta, logits = _params(8, 40, torch.float64, full_theta=False)
+    mu, theta, logits = mu * 1e3, theta * 50, logits * 30
+    ours_inputs = [t.clone().requires_grad_() for t in (mu, theta, logits)]
+    ref_inputs = [t.clone().requires_grad_() for t in (mu, theta, logits)]
+    ours = log_likelihood_per_cell(_distributions(*ours_inputs)["zinb"], x)
+    ref = _distributions(*ref_inputs)["zinb"].log_prob(x).sum(-1)
+    torch.testing.assert_close(ours, ref, rtol=1e-7, atol=0)
+    ours.sum().backward()
+    ref.sum().backward()
+    for mine, theirs in zip(ours_inputs, ref_inputs):
+        torch.testing.assert_close(mine.grad, theirs.grad, rtol=1e-6, atol=1e-6)
