@@ -218,8 +218,8 @@ def markdown(r: dict) -> str:
         rate = gflop / max(p["matmul_self_ms_per_step"], 1e-9) * 1e3
         lines += ["", f"## torch.profiler, {label} (self CPU per step)", "",
                   f"Matmuls: {gflop * 1e3:.0f} MFLOP per step, {p['matmul_self_ms_per_step']:.1f} "
-                  f"ms of self CPU under the profiler ({rate:.1f} GFLOP/s). At this machine's measured matmul peak "
-                  f"({peak:.1f} GFLOP/s, 2048^2 float32) those FLOP take {at_peak_ms:.1f} ms: "
+                  f"ms of self CPU under the profiler ({rate:.1f} GFLOP/s). At this machine's "
+                  f"measured matmul peak ({peak:.1f} GFLOP/s, 2048^2 float32) those FLOP take {at_peak_ms:.1f} ms: "
                   f"{at_peak_ms / steps[label]:.0%} of the unprofiled step "
                   f"({steps[label]:.1f} ms). The profiler's own overhead inflates the step to "
                   f"{p['wall_ms_per_step_profiled']:.1f} ms, so read the shares below, not "

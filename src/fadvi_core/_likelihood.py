@@ -48,6 +48,10 @@ def _digamma(z: torch.Tensor) -> torch.Tensor:
     return torch.log(w).sub_(inv, alpha=0.5).sub_(series).sub_(shift)
 
 
+def _per_gene(theta: torch.Tensor, x: torch.Tensor) -> bool:
+    return theta.dim() == 1 and theta.shape[0] == x.shape[1]
+
+
 def _nonzero_terms(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
                    inv_theta_mu: torch.Tensor, need_grad: bool):
     """Flat indices of non-zero x and, there, the value and derivative terms that vanish at 0.
@@ -57,7 +61,7 @@ def _nonzero_terms(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
     """
     flat = torch.nonzero(x.reshape(-1)).squeeze(1)
     counts = x.reshape(-1).index_select(0, flat)
-    if theta.dim() == 1:  # per gene: the special functions of theta on n_genes values only
+    if _per_gene(theta, x):  # per gene: the special functions of theta on n_genes values only
         genes = flat.remainder(x.shape[1])
         theta_nz = theta.index_select(0, genes)
         lgamma_theta = torch.lgamma(theta).index_select(0, genes)
@@ -72,7 +76,7 @@ def _nonzero_terms(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
     if not need_grad:
         return flat, value, None, None
     d_mu = mu_eps.reciprocal_().sub_(inv_nz).mul_(counts)
-    digamma_theta = (torch.digamma(theta).index_select(0, genes) if theta.dim() == 1
+    digamma_theta = (torch.digamma(theta).index_select(0, genes) if _per_gene(theta, x)
                      else _digamma(theta_nz))
     d_theta = _digamma(counts_theta).sub_(digamma_theta).sub_(inv_nz.mul_(counts))
     return flat, value, d_mu, d_theta
@@ -162,7 +166,7 @@ class _CountLikelihood(torch.autograd.Function):
         grad_mu = d_mu * column if ctx.needs_input_grad[1] else None
         grad_theta = None
         if ctx.needs_input_grad[2]:
-            if len(ctx.theta_shape) == 1:  # one dispersion per gene: a vector-matrix product
+            if ctx.theta_shape == d_theta.shape[1:]:  # one per gene: a vector-matrix product
                 grad_theta = grad @ d_theta
             else:
                 grad_theta = _reduce_to(d_theta * column, ctx.theta_shape)
