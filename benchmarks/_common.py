@@ -47,6 +47,11 @@ def versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "machine": platform.machine(),
            "processor": platform.processor() or "", "cpu_count": str(os.cpu_count())}
     repo = Path(__file__).resolve().parents[1]
+    with contextlib.suppress(Exception):  # the checkout fadvi_core is imported from (PYTHONPATH)
+        import importlib.util
+
+        repo = Path(importlib.util.find_spec("fadvi_core").origin).resolve().parents[2]
+        out["fadvi_core_path"] = str(repo)
     with contextlib.suppress(Exception):
         import subprocess
 

@@ -21,9 +21,13 @@ The parent also records the machine's float32 matmul FLOP/s (2048 x 2048, torch.
 fadvi_core, checks its IG attributions against plain captum ``IntegratedGradients`` applied to its
 label-probability forward (``fadvi_core._interpretability.ClassProbability``).
 
-Run with the benchmark venv, from the repository root::
+Every thread count of ``--threads`` (default 1 and 2) is measured in the same run, interleaved
+with the other methods; the markdown opens with the fadvi_core / reference ratios per count.
 
-    .bench-venv/bin/python benchmarks/throughput.py --epochs 10 --replicate 5
+Run with the benchmark venv and this checkout's sources, from the repository root::
+
+    PYTHONPATH=src /work/main/.bench-venv/bin/python benchmarks/throughput.py \
+        --epochs 5 --replicate 3 --rounds 3
 """
 
 from __future__ import annotations
@@ -54,17 +58,23 @@ def parse_args(argv=None):
     p.add_argument("--replicate", type=int, default=5, help="copies of the 2,000 cells")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--ig-cells", type=int, default=256)
-    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for all methods")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                   help="torch.set_num_threads for all methods; each count in turn, interleaved")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rounds", type=int, default=2,
                    help="run each method this many times, alternating the order; the best "
                         "speed of the rounds is reported (the machine is shared)")
     p.add_argument("--skip-ig-check", action="store_true")
+    p.add_argument("--quick", action="store_true",
+                   help="1 epoch, no replication, 1 round, IG on 32 cells: checks the script")
     p.add_argument("--out", default=str(C.RESULTS_DIR / "throughput"),
                    help="output path without extension (.json and .md are written)")
     p.add_argument("--worker", choices=FADVI_METHODS, help=argparse.SUPPRESS)
     p.add_argument("--worker-out", help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.epochs, args.replicate, args.rounds, args.ig_cells = 1, 1, 1, 32
+    return args
 
 
 def peak_rss_mib() -> float:
@@ -147,14 +157,15 @@ def worker(args) -> None:
     import scvi
     import torch
 
-    torch.set_num_threads(args.threads)
+    threads = args.threads[0]
+    torch.set_num_threads(threads)
     method = args.worker
     out = {"method": method, "threads": torch.get_num_threads()}
     out["rss_mib_after_import"] = peak_rss_mib()
     adata, hidden_idx = build_data(args.replicate)
     out.update(n_cells=int(adata.n_obs), n_genes=int(adata.n_vars))
     out["rss_mib_after_data"] = peak_rss_mib()
-    out["matmul_gflops_before_train"] = matmul_flops(args.threads, reps=3)["gflops_best"]
+    out["matmul_gflops_before_train"] = matmul_flops(threads, reps=3)["gflops_best"]
     scvi.settings.seed = args.seed
     c0 = time.process_time()
     model, setup_s, train_s = C.train_fadvi(method, adata, labels_key="labels_hidden",
@@ -167,7 +178,7 @@ def worker(args) -> None:
                train_cells_per_s=n_train * args.epochs / train_s, train_cpu_s=train_cpu_s,
                train_cells_per_cpu_s=n_train * args.epochs / train_cpu_s)
     out["rss_mib_after_train"] = peak_rss_mib()
-    out["matmul_gflops_after_train"] = matmul_flops(args.threads, reps=3)["gflops_best"]
+    out["matmul_gflops_after_train"] = matmul_flops(threads, reps=3)["gflops_best"]
 
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
@@ -229,74 +240,101 @@ def matmul_flops(threads: int, n: int = 2048, reps: int = 5) -> dict:
             "gflops_median": 2 * n**3 / float(np.median(times)) / 1e9}
 
 
-def write_markdown(path: Path, result: dict) -> None:
-    cfg, res = result["config"], result["results"]
-    rows = [
-        ("training cells/s", "train_cells_per_s", "{:.0f}"),
-        ("prediction cells/s", "predict_cells_per_s", "{:.0f}"),
-        (f"IG cells/s ({cfg['ig_cells']} cells)", "ig_cells_per_s", "{:.1f}"),
-        ("training cells per CPU-second", "train_cells_per_cpu_s", "{:.0f}"),
-        ("prediction cells per CPU-second", "predict_cells_per_cpu_s", "{:.0f}"),
-        ("IG cells per CPU-second", "ig_cells_per_cpu_s", "{:.1f}"),
-        ("peak RSS MiB (ru_maxrss)", "peak_rss_mib", "{:.0f}"),
-        ("RSS growth after data load, MiB", "rss_growth_mib", "{:.0f}"),
-        ("train wall s", "train_s", "{:.1f}"),
-        ("hidden-batch accuracy", "hidden_accuracy", "{:.3f}"),
-        ("hidden-batch balanced accuracy", "hidden_balanced_accuracy", "{:.3f}"),
-    ]
+_ROWS = (
+    ("training cells/s", "train_cells_per_s", "{:.0f}"),
+    ("prediction cells/s", "predict_cells_per_s", "{:.0f}"),
+    ("IG cells/s", "ig_cells_per_s", "{:.1f}"),
+    ("training cells per CPU-second", "train_cells_per_cpu_s", "{:.0f}"),
+    ("prediction cells per CPU-second", "predict_cells_per_cpu_s", "{:.0f}"),
+    ("IG cells per CPU-second", "ig_cells_per_cpu_s", "{:.1f}"),
+    ("peak RSS MiB (ru_maxrss)", "peak_rss_mib", "{:.0f}"),
+    ("RSS growth after data load, MiB", "rss_growth_mib", "{:.0f}"),
+    ("train wall s", "train_s", "{:.1f}"),
+    ("hidden-batch accuracy", "hidden_accuracy", "{:.3f}"),
+    ("hidden-batch balanced accuracy", "hidden_balanced_accuracy", "{:.3f}"),
+)
+
+
+def _summary(result: dict) -> list[str]:
+    """One row per thread count: the ratios the project's goals are stated in."""
+    lines = ["| torch threads | training cells/s ours / ref | ratio | prediction ratio | "
+             "IG ratio | accuracy ours / ref |", "|---|---|---|---|---|---|"]
+    for threads, res in result["results"].items():
+        ours, ref = res.get("fadvi_core", {}), res.get("reference", {})
+        if "train_cells_per_s" not in ours or "train_cells_per_s" not in ref:
+            continue
+        lines.append(
+            f"| {threads} | {ours['train_cells_per_s']:.0f} / {ref['train_cells_per_s']:.0f} | "
+            f"**{ours['train_cells_per_s'] / ref['train_cells_per_s']:.2f}x** | "
+            f"{ours['predict_cells_per_s'] / ref['predict_cells_per_s']:.2f}x | "
+            f"{ours['ig_cells_per_s'] / ref['ig_cells_per_s']:.2f}x | "
+            f"{ours['hidden_accuracy']:.3f} / {ref['hidden_accuracy']:.3f} |")
+    return lines if len(lines) > 2 else []  # no pair of methods: no ratios
+
+
+def _table(res: dict) -> list[str]:
     methods = list(res)
-    mm = result["matmul"]
-    lines = ["# Throughput benchmark", "", "```", result["command"], "```", "",
-             f"Started {result['started']}. CPU, torch threads = {cfg['threads']} for every "
-             f"method; pbmc3tech_savercat, 2,000 HVGs, cells x{cfg['replicate']} = "
-             f"{res[methods[0]]['n_cells']} cells, labels of `{HIDDEN}` hidden; default "
-             f"hyperparameters, batch_size {cfg['batch_size']}, {cfg['epochs']} epochs, "
-             f"seed {cfg['seed']}. Each method in its own subprocess, {cfg['rounds']} rounds in "
-             "alternating order; speeds are the best round, accuracy the first round (same "
-             "seed). Per CPU-second: cells / `time.process_time()` of the same call, less "
-             "sensitive to other work on the machine than wall time. Memory is that process's "
-             "peak resident set size (`ru_maxrss`, interpreter + libraries + data + model).", "",
-             f"Machine: float32 matmul 2048x2048 = {mm['gflops_best']:.1f} GFLOP/s best, "
-             f"{mm['gflops_median']:.1f} median of {mm['reps']} ({mm['threads']} thread(s)); "
-             "2 cores shared with other work, so timings carry noise (load average "
-             f"{result['load_average_before_after'][0][0]:.1f} before, "
-             f"{result['load_average_before_after'][1][0]:.1f} after).", "",
-             "| metric | " + " | ".join(methods) + (" | ours / reference |"
-                                                  if len(methods) == 2 else " |"),
-             "|---" * (len(methods) + 1 + (len(methods) == 2)) + "|"]
-    for label, key, f in rows:
+    pair = len(methods) == 2
+    lines = ["| metric | " + " | ".join(methods) + (" | ours / reference |" if pair else " |"),
+             "|---" * (len(methods) + 1 + pair) + "|"]
+    for label, key, f in _ROWS:
         vals = [res[m].get(key) for m in methods]
         cells = [f.format(v) if v is not None else "n/a" for v in vals]
-        ratio = ""
-        if len(methods) == 2 and all(v for v in vals):
-            ratio = f" {vals[0] / vals[1]:.2f} |"
+        ratio = f" {vals[0] / vals[1]:.2f} |" if pair and all(v for v in vals) else ""
         lines.append(f"| {label} | " + " | ".join(cells) + " |" + ratio)
     lines += ["", "Per round (wall): " + "; ".join(
         f"{m} training cells/s {[round(v) for v in res[m]['train_cells_per_s_all']]}, "
         f"per CPU-s {[round(v) for v in res[m]['train_cells_per_cpu_s_all']]}, matmul GFLOP/s "
-        f"before/after training {res[m]['matmul_gflops_all']}"
-        for m in methods)]
-    check = res.get("fadvi_core", {}).get("ig_check")
+        f"before/after training {res[m]['matmul_gflops_all']}" for m in methods)]
+    return lines
+
+
+def _ig_check_lines(check: dict) -> list[str]:
+    lines = ["", "## fadvi_core IG vs plain captum", ""]
+    if "error" in check:
+        return lines + [f"Check failed to run: {check['error']}"]
+    return lines + [
+        f"On {check['n_cells']} cells, captum `IntegratedGradients(ClassProbability("
+        "module, 'l'))`, zero baseline, 50 steps, gausslegendre, target = predicted class:",
+        "",
+        f"- relative error (Frobenius) {check['relative_error_frobenius']:.2e}; "
+        f"max abs diff / max abs {check['relative_error_max_abs']:.2e}; worst cell "
+        f"{check['relative_error_per_cell_max']:.2e} -> within 1e-4: **{check['within_1e-4']}**",
+        f"- completeness: max |sum(attr) - (f(x) - f(0))| ours "
+        f"{check['ours_abs_delta_max']:.2e}, captum's convergence delta "
+        f"{check['captum_abs_delta_max']:.2e} (mean |f(x) - f(0)| "
+        f"{check['abs_gap_mean']:.3f}) -> ours within captum's delta: "
+        f"**{check['ours_delta_within_captum_delta']}**",
+    ]
+
+
+def write_markdown(path: Path, result: dict) -> None:
+    cfg = result["config"]
+    first = next(iter(next(iter(result["results"].values())).values()))
+    mm = ", ".join(f"{m['threads']} thread(s) {m['gflops_best']:.1f} best / "
+                   f"{m['gflops_median']:.1f} median" for m in result["matmul"].values())
+    lines = ["# Throughput benchmark", "", "```", result["command"], "```", "",
+             f"Started {result['started']}. CPU, torch threads = "
+             f"{' and '.join(str(t) for t in cfg['threads'])} (the same for every method in a "
+             f"row); pbmc3tech_savercat, 2,000 HVGs, cells x{cfg['replicate']} = "
+             f"{first['n_cells']} cells, labels of `{HIDDEN}` hidden; default hyperparameters, "
+             f"batch_size {cfg['batch_size']}, {cfg['epochs']} epochs, seed {cfg['seed']}, IG on "
+             f"{cfg['ig_cells']} cells. Each method in its own subprocess, {cfg['rounds']} "
+             "rounds, thread counts and methods interleaved in alternating order; speeds are "
+             "the best round, accuracy the first round (same seed). Per CPU-second: cells / "
+             "`time.process_time()` of the same call. Memory is that process's peak resident "
+             "set size (`ru_maxrss`, interpreter + libraries + data + model).", "",
+             f"Machine: float32 matmul 2048x2048 GFLOP/s: {mm}; 2 cores shared with other "
+             "work, so timings carry noise (load average "
+             f"{result['load_average_before_after'][0][0]:.1f} before, "
+             f"{result['load_average_before_after'][1][0]:.1f} after).", "",
+             *_summary(result)]
+    for threads, res in result["results"].items():
+        lines += ["", f"## {threads} torch thread(s)", "", *_table(res)]
+    check = result["results"].get(str(cfg["threads"][0]), {}).get("fadvi_core", {}).get(
+        "ig_check")
     if check:
-        lines += ["", "## fadvi_core IG vs plain captum", ""]
-        if "error" in check:
-            lines.append(f"Check failed to run: {check['error']}")
-        else:
-            lines += [
-                f"On {check['n_cells']} cells, captum `IntegratedGradients(ClassProbability("
-                "module, 'l'))`, zero baseline, 50 steps, gausslegendre, target = predicted "
-                "class:",
-                "",
-                f"- relative error (Frobenius) {check['relative_error_frobenius']:.2e}; "
-                f"max abs diff / max abs {check['relative_error_max_abs']:.2e}; worst cell "
-                f"{check['relative_error_per_cell_max']:.2e} -> within 1e-4: "
-                f"**{check['within_1e-4']}**",
-                f"- completeness: max |sum(attr) - (f(x) - f(0))| ours "
-                f"{check['ours_abs_delta_max']:.2e}, captum's convergence delta "
-                f"{check['captum_abs_delta_max']:.2e} (mean |f(x) - f(0)| "
-                f"{check['abs_gap_mean']:.3f}) -> ours within captum's delta: "
-                f"**{check['ours_delta_within_captum_delta']}**",
-            ]
+        lines += _ig_check_lines(check)
     v = result["versions"]
     lines += ["", "Versions: " + ", ".join(f"{k} {v[k]}" for k in sorted(v)), ""]
     path.write_text("\n".join(lines))
@@ -309,63 +347,74 @@ def main(argv=None) -> None:
         return
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     environment = C.versions()  # at the start: the code the run imports
-    results = {}
     passthrough = ["--epochs", str(args.epochs), "--replicate", str(args.replicate),
                    "--batch-size", str(args.batch_size), "--ig-cells", str(args.ig_cells),
-                   "--threads", str(args.threads), "--seed", str(args.seed)]
+                   "--seed", str(args.seed)]
     if args.skip_ig_check:
         passthrough.append("--skip-ig-check")
-    rounds = {m: [] for m in args.methods}
+    runs = {(t, m): [] for t in args.threads for m in args.methods}
     errors = {}
     load_before = os.getloadavg()
+    step = 0
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            order = args.methods if r % 2 == 0 else args.methods[::-1]
-            for method in order:
-                if method in errors:
-                    continue
-                target = Path(tmp) / f"{method}-{r}.json"
-                cmd = [sys.executable, os.path.abspath(__file__), "--worker", method,
-                       "--worker-out", str(target), *passthrough]
-                if r > 0:
-                    cmd.append("--skip-ig-check")
-                proc = subprocess.run(cmd, capture_output=True, text=True)
-                if proc.returncode != 0 or not target.exists():
-                    errors[method] = proc.stderr[-3000:]
-                    print(f"{method} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
-                    continue
-                run = json.loads(target.read_text())
-                run["rss_growth_mib"] = run["peak_rss_mib"] - run["rss_mib_after_data"]
-                run["round"] = r
-                rounds[method].append(run)
-                print(json.dumps({k: v for k, v in run.items() if k != "ig_check"}), flush=True)
-    results = {m: combine(rounds[m]) if m not in errors else {"error": errors[m]}
-               for m in args.methods}
-    ok = [m for m in args.methods if "error" not in results[m]]
-    ratios = {}
-    if set(ok) >= set(FADVI_METHODS):
-        ours, ref = results["fadvi_core"], results["reference"]
-        for key in ("train_cells_per_s", "predict_cells_per_s", "ig_cells_per_s",
-                    "train_cells_per_cpu_s", "predict_cells_per_cpu_s", "ig_cells_per_cpu_s",
-                    "peak_rss_mib", "rss_growth_mib", "hidden_balanced_accuracy"):
-            ratios[key] = ours[key] / ref[key] if ref[key] else float("nan")
+            for threads in args.threads:
+                order = args.methods if step % 2 == 0 else args.methods[::-1]
+                step += 1
+                for method in order:
+                    if (threads, method) in errors:
+                        continue
+                    target = Path(tmp) / f"{method}-{threads}-{r}.json"
+                    cmd = [sys.executable, os.path.abspath(__file__), "--worker", method,
+                           "--worker-out", str(target), *passthrough, "--threads", str(threads)]
+                    if r > 0 or threads != args.threads[0]:
+                        cmd.append("--skip-ig-check")
+                    proc = subprocess.run(cmd, capture_output=True, text=True)
+                    if proc.returncode != 0 or not target.exists():
+                        errors[threads, method] = proc.stderr[-3000:]
+                        print(f"{method} ({threads} threads) failed:\n{proc.stderr[-3000:]}",
+                              file=sys.stderr)
+                        continue
+                    run = json.loads(target.read_text())
+                    run["rss_growth_mib"] = run["peak_rss_mib"] - run["rss_mib_after_data"]
+                    run["round"] = r
+                    runs[threads, method].append(run)
+                    print(json.dumps({k: v for k, v in run.items() if k != "ig_check"}),
+                          flush=True)
+    results, ratios = {}, {}
+    for threads in args.threads:
+        res = {m: combine(runs[threads, m]) if (threads, m) not in errors
+               else {"error": errors[threads, m]} for m in args.methods}
+        results[str(threads)] = res
+        if all("error" not in res.get(m, {"error": 1}) for m in FADVI_METHODS):
+            ours, ref = res["fadvi_core"], res["reference"]
+            ratios[str(threads)] = {
+                key: ours[key] / ref[key] if ref[key] else float("nan")
+                for key in ("train_cells_per_s", "predict_cells_per_s", "ig_cells_per_s",
+                            "train_cells_per_cpu_s", "predict_cells_per_cpu_s",
+                            "ig_cells_per_cpu_s", "peak_rss_mib", "rss_growth_mib",
+                            "hidden_accuracy", "hidden_balanced_accuracy")}
     result = {
         "command": C.command_line(),
         "started": started,
         "config": {k: v for k, v in vars(args).items() if not k.startswith("worker")},
         "versions": environment,
         "load_average_before_after": [load_before, os.getloadavg()],
-        "matmul": matmul_flops(args.threads),
-        "rounds": rounds,
+        "matmul": {str(t): matmul_flops(t) for t in args.threads},
+        "rounds": {f"{t}-{m}": v for (t, m), v in runs.items()},
         "results": results,
         "ratio_fadvi_core_over_reference": ratios,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(result, indent=2))
-    if ok:
-        write_markdown(out.with_suffix(".md"), {**result, "results": {m: results[m] for m in ok}})
+    ok = {t: {m: r for m, r in res.items() if "error" not in r} for t, res in results.items()}
+    if any(ok.values()):
+        write_markdown(out.with_suffix(".md"), {**result, "results": {t: r for t, r in ok.items()
+                                                                     if r}})
         print(out.with_suffix(".md").read_text())
+    if errors:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -26,3 +26,16 @@ def test_fast_ig_matches_captum_and_sums_to_the_output_change(trained):
     np.testing.assert_allclose(fast.sum(1).detach(), change.reshape(-1).detach(),
                                atol=float(reference_delta.abs().max()) + 1e-5)
     np.testing.assert_allclose(delta.detach(), reference_delta.detach(), atol=1e-5)
+
+
+def test_sparse_path_equals_the_generic_path_and_leaves_zero_counts_at_zero(trained):
+    model, adata = trained
+    forward = ClassProbability(model.module.eval(), "l")
+    x = torch.as_tensor(np.asarray(adata.X[:20].todense() if hasattr(adata.X, "todense")
+                                   else adata.X[:20]), dtype=torch.float32)
+    target = forward(x).argmax(dim=1)
+    wrapped = torch.nn.Sequential(forward)  # not a ClassProbability: the generic autograd path
+    fast = integrated_gradients(forward, x, target, n_steps=7, internal_batch_size=45)
+    generic = integrated_gradients(wrapped, x, target, n_steps=7, internal_batch_size=45)
+    torch.testing.assert_close(fast, generic, rtol=1e-5, atol=1e-7)
+    assert bool((x == 0).any()) and bool((fast[x == 0] == 0).all())
