@@ -69,17 +69,21 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
         os.close(handle)
 
 
-def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+def write_atomically(path: str | os.PathLike, write: Callable[[Path], object], *,
+                     create_folder: bool = True) -> Path:
     """Write a file through ``write(temporary_path)`` and move it into place atomically.
 
     Parameters
     ----------
     path
-        The file to create or replace. Its folder is created if needed.
+        The file to create or replace.
     write
         Called once with the path of an empty temporary file in the same folder, with the same
         suffix as ``path``; it writes the whole content there (e.g. ``adata.write_h5ad``,
         ``frame.to_csv`` or ``numpy.savez``).
+    create_folder
+        Create the folder of ``path`` if it does not exist; otherwise raise `FileNotFoundError`
+        (for paths a person picked, where a missing folder is more likely a mistake).
 
     Returns
     -------
@@ -93,7 +97,10 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -
     """
     target = Path(path)
     folder = target.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    if create_folder:
+        folder.mkdir(parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        raise FileNotFoundError(f"The folder {folder} does not exist. Choose an existing folder.")
     remove_stale_temporaries(folder)
     temporary = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{target.name}"
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies

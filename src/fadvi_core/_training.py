@@ -8,6 +8,7 @@ logs the same history and takes the same decision to stop.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections import defaultdict
@@ -228,6 +229,10 @@ def fit(fabric, module, train_data: CellData, validation_data: CellData | None,
     result = FitResult(dict(history), stop, fabric.global_rank, fabric.world_size)
     if fabric.world_size > 1:
         result.state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+        # Free the DDP wrapper while every rank is still here: its gloo reducer, collected
+        # after a peer has exited, can block this process forever.
+        del wrapped, forward, optimizer
+        gc.collect()
         fabric.barrier()
         if torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()

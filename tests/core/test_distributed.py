@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 
@@ -45,10 +48,24 @@ SCRIPT = textwrap.dedent('''
 
 
 def _run(script, mode, tmp_path):
+    """Run the script in its own process group; a hung rank fails the test instead of hanging it."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    done = subprocess.run([sys.executable, str(script), mode, str(tmp_path)], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    log = tmp_path / f"{mode}.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen([sys.executable, str(script), mode, str(tmp_path)], env=env,
+                                   stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            returncode = process.wait(timeout=600)
+            ranks = 2 if mode == "ddp" else 1
+            deadline = time.monotonic() + 120  # the other rank may still be writing its file
+            while (len(list(tmp_path.glob(f"{mode}_rank*.json"))) < ranks
+                   and time.monotonic() < deadline):
+                time.sleep(0.5)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+    assert returncode == 0, log.read_text()[-3000:]
 
 
 def test_two_cpu_processes_train_a_model_that_predicts_like_one(tmp_path):

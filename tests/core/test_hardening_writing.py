@@ -101,3 +101,11 @@ def test_the_saved_model_still_loads(trained, tmp_path):
     loaded = fadvi_core.FADVI.load(tmp_path, adata=data.copy())
     assert (loaded.predict() == model.predict()).all()
     assert _temporaries(tmp_path) == []
+
+
+def test_a_missing_folder_is_an_error_when_not_to_be_created(tmp_path):
+    target = tmp_path / "typo" / "predictions.csv"
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        write_atomically(target, lambda temporary: temporary.write_text("x"), create_folder=False)
+    assert not (tmp_path / "typo").exists()
+    assert write_atomically(target, lambda temporary: temporary.write_text("x")).read_text() == "x"

@@ -72,14 +72,14 @@ def export_predictions_csv(adata: AnnData, path: str | os.PathLike, *, batch_key
                            labels_key: str | None) -> Path:
     """Write `predictions_frame` to ``path`` as CSV (cells never predicted have empty fields)."""
     frame = predictions_frame(adata, batch_key=batch_key, labels_key=labels_key)
-    return write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False), create_folder=False)
 
 
 def export_ranked_genes_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a ranked-gene table (``get_ranked_features`` columns, maybe a ``class`` column) as CSV."""
     if table is None or table.empty:
         raise ValueError("There is no gene table to export yet. Run an explanation first.")
-    return write_atomically(path, lambda tmp: table.to_csv(tmp, index=False))
+    return write_atomically(path, lambda tmp: table.to_csv(tmp, index=False), create_folder=False)
 
 
 def plain_value(value: Any) -> Any:
@@ -167,7 +167,7 @@ def save_annotated_h5ad(adata: AnnData, path: str | os.PathLike, *, settings: Ma
     out = annotated_copy(adata, settings=settings, seed=seed,
                          versions=package_versions() if versions is None else versions,
                          latents=latents, embeddings=embeddings)
-    return write_atomically(target, lambda tmp: out.write_h5ad(tmp))
+    return write_atomically(target, lambda tmp: out.write_h5ad(tmp), create_folder=False)
 
 
 def align_to_model_genes(adata: AnnData, model_genes: ArrayLike) -> tuple[AnnData | None, int, str]:

@@ -35,4 +35,4 @@ def export_plot(item: pg.PlotItem, path: str | os.PathLike, *, width: int = 1200
         if not temporary.exists() or temporary.stat().st_size == 0:
             raise OSError(f"Could not write {target}. Check that the folder is writable.")
 
-    return write_atomically(target, write)
+    return write_atomically(target, write, create_folder=False)
