@@ -112,7 +112,7 @@ class _Plan:
 
 
 def test_plans_and_stop_reasons_read_as_plain_sentences():
-    assert estimate_text(_Plan()) == ("About 2 min (up to 13 epochs of ~9 s; stops earlier when "
+    assert estimate_text(_Plan()) == ("About 2 min (up to 13 epochs of ~9.2 s; stops earlier when "
                                       "validation accuracy stops improving).")
     history = {"label_accuracy_validation": [0.5, 0.985, 0.98, float("nan")]}
     assert stop_text(_Reason("early_stopping", 12), history=history,

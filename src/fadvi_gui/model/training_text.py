@@ -25,8 +25,8 @@ def metric_words(name: str) -> str:
 
 
 def rough_duration(seconds: float) -> str:
-    """Return ``seconds`` rounded the way a person says it: "40 s", "2 min", "1 h 10 min"."""
-    if seconds < 1:
+    """Return ``seconds`` rounded the way a person says it: "1.2 s", "40 s", "2 min", "1 h 10 min"."""
+    if seconds < 9.95:
         return f"{seconds:.1f} s"
     if seconds < 90:
         return f"{round(seconds)} s" if seconds < 20 else f"{5 * round(seconds / 5)} s"

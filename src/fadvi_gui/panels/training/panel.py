@@ -170,7 +170,7 @@ class TrainingPanel(QWidget):
             ("Device", self.device_combo),
         ):
             grid.add(label, widget, widget.toolTip())
-        self.epochs_spin.setMaximumWidth(150)
+        self.epochs_spin.setMaximumWidth(self.epochs_spin.sizeHint().width())  # the Auto text
         self.epochs_spin.valueChanged.connect(self._on_epochs_spin_value_changed)
         return box
 
