@@ -122,3 +122,7 @@ def test_plans_and_stop_reasons_read_as_plain_sentences():
     assert stop_text(_Reason("time_budget", 7), time_budget_s=600) == (
         "Time budget of 10 min used after 7 epochs.")
     assert stop_text(_Reason("user", 3)).startswith("Cancelled during epoch 3")
+    losses = {"elbo_validation": [900.4, 850.2, 851.0]}
+    assert stop_text(_Reason("early_stopping", 20), history=losses, monitor="elbo_validation",
+                     mode="min") == (
+        "Stopped at epoch 20: validation loss stopped improving (best 850 at epoch 2).")

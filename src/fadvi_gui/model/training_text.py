@@ -100,7 +100,8 @@ def stop_text(reason: StopReason, *, history: dict | None = None, monitor: str =
     best = _best(_values(history, monitor), mode)
     if best is not None:
         value, epoch = best
-        text += f" (best {value:.3g} at epoch {epoch + 1})"
+        shown = f"{value:.3f}" if abs(value) < 10 else f"{value:.0f}"  # accuracy or loss
+        text += f" (best {shown} at epoch {epoch + 1})"
     return text + "."
 
 
