@@ -25,7 +25,7 @@ def metric_words(name: str) -> str:
 
 
 def rough_duration(seconds: float) -> str:
-    """Return ``seconds`` rounded the way a person says it: "1.2 s", "40 s", "2 min", "1 h 10 min"."""
+    """Return ``seconds`` as a person says it: "1.2 s", "40 s", "2 min", "1 h 10 min"."""
     if seconds < 9.95:
         return f"{seconds:.1f} s"
     if seconds < 90:

@@ -110,7 +110,7 @@ class TrainingWiring(QObject):
         self.panel.set_can_train(session.can_train, reason)
 
     def estimate(self) -> None:
-        """Measure the expected training time in a worker and show it (when training could start)."""
+        """Measure the expected training time in a worker and show it, if training could start."""
         session = self.session
         if not session.can_train or session.shutting_down or session.blocker(JobKind.ESTIMATE):
             return

@@ -141,7 +141,7 @@ class TrainingPanel(QWidget):
         self.time_budget_spin.setSuffix(" min")
         self.time_budget_spin.setValue(round(DEFAULT_TIME_BUDGET_S / 60))
         self.time_budget_spin.setToolTip(
-            "With Auto epochs: the longest training may take. Early stopping usually ends it sooner.")
+            "With Auto epochs: the longest training may take; early stopping often ends it sooner.")
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(8, 8192)
         self.batch_spin.setValue(128)
@@ -250,7 +250,7 @@ class TrainingPanel(QWidget):
         self.run_controls.set_can_run(can_train, reason)
 
     def clear(self) -> None:
-        """Return to the empty state of newly opened data: no curves, progress, estimate or outcome."""
+        """Return to the state of newly opened data: no curves, progress, estimate or outcome."""
         self._started_at = None
         self._fraction = 0.0
         self._epoch_text = ""
