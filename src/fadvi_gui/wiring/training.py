@@ -75,6 +75,7 @@ class TrainingWiring(QObject):
         #: Bumped whenever an estimate in flight no longer fits what is shown.
         self._estimate_generation = 0
         self._estimate_again = False
+        self._closed = False
         self._estimate_timer = QTimer(self)
         self._estimate_timer.setSingleShot(True)
         self._estimate_timer.setInterval(ESTIMATE_DELAY_MS)
@@ -112,7 +113,8 @@ class TrainingWiring(QObject):
     def estimate(self) -> None:
         """Measure the expected training time in a worker and show it, if training could start."""
         session = self.session
-        if not session.can_train or session.shutting_down or session.blocker(JobKind.ESTIMATE):
+        if (self._closed or not session.can_train or session.shutting_down
+                or session.blocker(JobKind.ESTIMATE)):
             return
         if session.is_running(JobKind.ESTIMATE):
             self._estimate_again = True  # the settings changed while measuring
@@ -123,6 +125,11 @@ class TrainingWiring(QObject):
                               self.panel.settings())
         job.succeeded.connect(lambda plan: self._on_estimate_succeeded(generation, plan))
         job.ended.connect(self._on_estimate_ended)
+
+    def close(self) -> None:
+        """Start no more estimates (the window is closing)."""
+        self._closed = True
+        self._estimate_timer.stop()
 
     def _forget_estimate(self) -> None:
         self._estimate_generation += 1
