@@ -87,6 +87,8 @@ def main() -> None:
 
     window.open_file(hidden_batch_copy())
     wait_until(lambda: session.checks_current and idle())
+    # The expected training time, measured in a worker once the checks pass.
+    wait_until(lambda: window.training_panel.estimate_text.startswith("About") and idle())
     grab("app_idle")
     window.training_panel.epochs_spin.setValue(EPOCHS)
     seen = []

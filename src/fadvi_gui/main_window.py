@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
             self.busy_label.setText("Stopping before closing...")
             event.ignore()
             return
+        self.training_wiring.close()
         self._save_window_state()
         event.accept()
 

@@ -15,6 +15,8 @@ X_LAYER = "X"
 NO_UNLABELLED = "(none: all labelled)"
 
 Device = Literal["auto", "cpu", "gpu", "mps"]
+#: The training time budget the app starts with, as ``fadvi_core.training_defaults``'s default.
+DEFAULT_TIME_BUDGET_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,14 @@ class TrainingSettings:
     model_kwargs
         Keyword arguments of ``FADVI(adata, **model_kwargs)``.
     max_epochs
-        ``None`` lets the engine choose from the number of cells.
-    batch_size, train_size, early_stopping
+        ``None`` ("Auto") caps the epochs at what fits ``time_budget_s`` on this machine
+        (`fadvi_core.training_defaults`); a number trains exactly that many, early stopping aside.
+    time_budget_s
+        Seconds training may take when ``max_epochs`` is ``None``; unused otherwise.
+    early_stopping
+        Stop when the validation label accuracy (without labelled cells: the validation loss)
+        stops improving.
+    batch_size, train_size
         Passed to ``FADVI.train``.
     seed
         Written to ``scvi.settings.seed`` before the model is built.
@@ -75,9 +83,10 @@ class TrainingSettings:
 
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     max_epochs: int | None = None
+    time_budget_s: float = DEFAULT_TIME_BUDGET_S
     batch_size: int = 128
     train_size: float = 0.9
-    early_stopping: bool = False
+    early_stopping: bool = True
     seed: int = 0
     device: Device = "auto"
 

@@ -17,6 +17,7 @@ class JobKind(str, Enum):
     LOAD = "load"
     CHECK = "check"
     TRAIN = "train"
+    ESTIMATE = "estimate"
     LATENTS = "latents"
     SAVE = "save"
     MODEL_IO = "model_io"
@@ -40,6 +41,8 @@ BLOCKED_BY: dict[JobKind, frozenset[JobKind]] = {
     K.LOAD: frozenset({K.TRAIN}),
     K.CHECK: frozenset(),
     K.TRAIN: frozenset({K.LOAD, K.TRAIN, K.SAVE}),
+    # Timing training steps while training runs would measure a busy machine.
+    K.ESTIMATE: frozenset({K.LOAD, K.TRAIN}),
     K.LATENTS: frozenset(),
     K.SAVE: frozenset({K.TRAIN}),
     K.MODEL_IO: frozenset({K.TRAIN, K.MODEL_IO}),

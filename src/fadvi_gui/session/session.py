@@ -360,6 +360,7 @@ class Session(QObject):
             out["model"] = dict(settings.model_kwargs)
             out["training"] = {
                 "max_epochs": settings.max_epochs,
+                "time_budget_s": settings.time_budget_s if settings.max_epochs is None else None,
                 "batch_size": settings.batch_size,
                 "train_size": settings.train_size,
                 "early_stopping": settings.early_stopping,
@@ -367,6 +368,9 @@ class Session(QObject):
                 "device": settings.device,
                 "stopped_early_by_user": bool(getattr(self.model, "training_was_stopped", False)),
             }
+            reason = getattr(self.model, "stop_reason_", None)
+            if reason is not None:
+                out["training"]["stop_reason"] = str(reason)
         if self.review_threshold is not None:
             out["review"] = {"confidence_threshold": float(self.review_threshold)}
         if self.path is not None:

@@ -1,4 +1,4 @@
-"""Training panel: hyperparameters, Train and Cancel, progress and live loss curves.
+"""Training panel: hyperparameters, Train and Cancel, the expected time, progress and live curves.
 
 The panel builds its widgets and emits requests; it learns what happens to a
 run only through the methods the main window calls.
@@ -16,7 +16,7 @@ from qtpy.QtWidgets import (
 )
 from superqt import QCollapsible
 
-from fadvi_gui.model.choices import TrainingSettings
+from fadvi_gui.model.choices import DEFAULT_TIME_BUDGET_S, TrainingSettings
 from fadvi_gui.panels.common.run_controls import RunControls
 from fadvi_gui.panels.training._hyperparameters import MODEL_PARAMS, Param
 from fadvi_gui.panels.training._training_curves import TrainingCurves
@@ -46,10 +46,13 @@ class TrainingPanel(QWidget):
         Carries the :class:`~fadvi_gui.model.choices.TrainingSettings` to train with.
     cancel_requested()
         The user pressed Cancel.
+    settings_changed()
+        A setting that changes the training time or its stopping changed (any input).
     """
 
     train_requested = Signal(object)
     cancel_requested = Signal()
+    settings_changed = Signal()
 
     def __init__(self, devices: list[str] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +93,7 @@ class TrainingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
+        self._connect_settings_changed()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Show the settings two per row where they fit, else one per row (no clipped labels)."""
@@ -127,9 +131,17 @@ class TrainingPanel(QWidget):
         QVBoxLayout(box).addWidget(grid)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(0, 10_000)
-        self.epochs_spin.setSpecialValueText("auto")
+        self.epochs_spin.setSpecialValueText("Auto (time budget)")
         self.epochs_spin.setValue(0)
-        self.epochs_spin.setToolTip("Passes over the data. 'auto' picks a number from the number of cells (at most 400).")
+        self.epochs_spin.setToolTip(
+            "Passes over the data. Auto trains as many as fit the time budget on this computer; "
+            "a number trains that many (early stopping may end sooner).")
+        self.time_budget_spin = QSpinBox()
+        self.time_budget_spin.setRange(1, 24 * 60)
+        self.time_budget_spin.setSuffix(" min")
+        self.time_budget_spin.setValue(round(DEFAULT_TIME_BUDGET_S / 60))
+        self.time_budget_spin.setToolTip(
+            "With Auto epochs: the longest training may take; early stopping often ends it sooner.")
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(8, 8192)
         self.batch_spin.setValue(128)
@@ -140,7 +152,10 @@ class TrainingPanel(QWidget):
         self.train_size_spin.setValue(0.9)
         self.train_size_spin.setToolTip("Share of cells used for training; the rest measure validation loss and accuracy.")
         self.early_stopping_check = QCheckBox("on")
-        self.early_stopping_check.setToolTip("Ends training early once the validation loss has not improved for several epochs.")
+        self.early_stopping_check.setChecked(True)
+        self.early_stopping_check.setToolTip(
+            "Ends training once the validation label accuracy has not improved for 10 epochs "
+            "(without labelled cells: the validation loss).")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2_147_483_647)
         self.seed_spin.setToolTip("Random seed: the same seed and settings give the same model.")
@@ -149,11 +164,14 @@ class TrainingPanel(QWidget):
             self.device_combo.addItem(_DEVICE_LABELS.get(device, device), device)
         self.device_combo.setToolTip("Where to train. Automatic uses a GPU when one is available.")
         for label, widget in (
-            ("Max epochs", self.epochs_spin), ("Batch size", self.batch_spin),
-            ("Training share", self.train_size_spin), ("Early stopping", self.early_stopping_check),
-            ("Random seed", self.seed_spin), ("Device", self.device_combo),
+            ("Max epochs", self.epochs_spin), ("Time budget", self.time_budget_spin),
+            ("Early stopping", self.early_stopping_check), ("Batch size", self.batch_spin),
+            ("Training share", self.train_size_spin), ("Random seed", self.seed_spin),
+            ("Device", self.device_combo),
         ):
             grid.add(label, widget, widget.toolTip())
+        self.epochs_spin.setMaximumWidth(self.epochs_spin.sizeHint().width())  # the Auto text
+        self.epochs_spin.valueChanged.connect(self._on_epochs_spin_value_changed)
         return box
 
     def _build_run_row(self) -> QWidget:
@@ -171,8 +189,14 @@ class TrainingPanel(QWidget):
         self.state_label.setWordWrap(False)
         self.run_controls.cancel_requested.connect(self.cancel_requested)
         self.run_controls.running_changed.connect(self._on_run_controls_running_changed)
+        self.estimate_label = QLabel()
+        self.estimate_label.setObjectName("trainingEstimate")
+        self.estimate_label.setWordWrap(True)
+        self.estimate_label.setVisible(False)
         widget = QWidget()
-        QVBoxLayout(widget).addWidget(self.run_controls)
+        layout = QVBoxLayout(widget)
+        layout.addWidget(self.run_controls)
+        layout.addWidget(self.estimate_label)
         return widget
 
     # --------------------------------------------------------------- settings
@@ -182,6 +206,7 @@ class TrainingPanel(QWidget):
         return TrainingSettings(
             model_kwargs=kwargs,
             max_epochs=self.epochs_spin.value() or None,
+            time_budget_s=60.0 * self.time_budget_spin.value(),
             batch_size=self.batch_spin.value(),
             train_size=round(self.train_size_spin.value(), 3),
             early_stopping=self.early_stopping_check.isChecked(),
@@ -199,6 +224,8 @@ class TrainingPanel(QWidget):
         for key, spin in (("batch_size", self.batch_spin), ("seed", self.seed_spin)):
             if key in values:
                 spin.setValue(int(values[key]))
+        if values.get("time_budget_s"):
+            self.time_budget_spin.setValue(round(float(values["time_budget_s"]) / 60))
         if "train_size" in values:
             self.train_size_spin.setValue(float(values["train_size"]))
         if "early_stopping" in values:
@@ -211,7 +238,8 @@ class TrainingPanel(QWidget):
         """Return the settings as plain JSON-able values, for QSettings."""
         s = self.settings()
         return {
-            "model_kwargs": s.model_kwargs, "max_epochs": s.max_epochs, "batch_size": s.batch_size,
+            "model_kwargs": s.model_kwargs, "max_epochs": s.max_epochs,
+            "time_budget_s": s.time_budget_s, "batch_size": s.batch_size,
             "train_size": s.train_size, "early_stopping": s.early_stopping, "seed": s.seed,
             "device": s.device,
         }
@@ -222,12 +250,23 @@ class TrainingPanel(QWidget):
         self.run_controls.set_can_run(can_train, reason)
 
     def clear(self) -> None:
-        """Return to the empty state of newly opened data: no curves, progress or outcome."""
+        """Return to the state of newly opened data: no curves, progress, estimate or outcome."""
         self._started_at = None
         self._fraction = 0.0
         self._epoch_text = ""
         self.curves.clear()
         self.run_controls.clear()
+        self.show_estimate("")
+
+    def show_estimate(self, text: str) -> None:
+        """Show how long training will take (or, after a run, why it stopped); "" hides it."""
+        self.estimate_label.setText(text)
+        self.estimate_label.setVisible(bool(text))
+
+    @property
+    def estimate_text(self) -> str:
+        """The expected time shown before Train, or the stop reason after a run ("" if none)."""
+        return self.estimate_label.text()
 
     def show_started(self, settings: TrainingSettings) -> None:
         """Switch to the running state: Cancel enabled, curves cleared."""
@@ -251,9 +290,13 @@ class TrainingPanel(QWidget):
             self.curves.add_epoch(progress.epoch, progress.metrics)
         self._on_clock_timeout()
 
-    def show_ended(self, outcome: str) -> None:
-        """Return to idle and say how the run ended ("finished", "cancelled", "failed")."""
+    def show_ended(self, outcome: str, reason: str = "") -> None:
+        """Return to idle and say how the run ended ("finished", "cancelled", "failed") and why.
+
+        ``reason`` (why training stopped, in words) replaces the expected time under the buttons.
+        """
         self._clock.stop()
+        self.show_estimate(reason)
         elapsed = _duration(time.monotonic() - self._started_at) if self._started_at else ""
         message = {"finished": f"Finished in {elapsed}.",
                    "cancelled": f"Cancelled after {elapsed}; the model trained so far is kept."
@@ -281,11 +324,27 @@ class TrainingPanel(QWidget):
             text += f", about {_duration(elapsed / self._fraction * (1 - self._fraction))} left"
         self.progress_bar.setFormat(text)
 
+    def _on_epochs_spin_value_changed(self, epochs: int) -> None:
+        self.time_budget_spin.setEnabled(epochs == 0 and not self.run_controls.is_running)
+
     def _on_run_controls_running_changed(self, running: bool) -> None:
-        for widget in (*self.inputs.values(), self.epochs_spin, self.batch_spin,
-                       self.train_size_spin, self.early_stopping_check, self.seed_spin,
-                       self.device_combo):
+        for widget in self._setting_widgets():
             widget.setEnabled(not running)
+        self._on_epochs_spin_value_changed(self.epochs_spin.value())
+
+    def _setting_widgets(self) -> tuple[QWidget, ...]:
+        return (*self.inputs.values(), self.epochs_spin, self.time_budget_spin, self.batch_spin,
+                self.train_size_spin, self.early_stopping_check, self.seed_spin, self.device_combo)
+
+    def _connect_settings_changed(self) -> None:
+        for widget in self._setting_widgets():
+            for name in ("valueChanged", "toggled", "currentIndexChanged"):
+                signal = getattr(widget, name, None)
+                if signal is not None:
+                    signal.connect(self._on_setting_changed)
+
+    def _on_setting_changed(self, *_args: Any) -> None:
+        self.settings_changed.emit()
 
 
 #: Extra px a two-per-row grid must fit beyond its own width (the Advanced section's indent).
