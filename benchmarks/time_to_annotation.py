@@ -131,6 +131,12 @@ def run_method(method: str, adata, args) -> dict:
                 kwargs["max_epochs"] = capped(epoch_heuristic(adata.n_obs), args.epoch_cap)
             if method == "reference":
                 kwargs["enable_progress_bar"] = False
+                # Its own default (max_epochs=None) fails with scvi-tools 1.4.2 (AttributeError:
+                # 'FADVI' object has no attribute 'was_pretrained'): pass the same heuristic.
+                if "max_epochs" not in kwargs:
+                    kwargs["max_epochs"] = epoch_heuristic(adata.n_obs)
+                    about["note"] = ("max_epochs = scvi heuristic passed explicitly: the "
+                                     "reference's max_epochs=None path fails with scvi-tools 1.4.2")
         cls.setup_anndata(adata, batch_key="batch", labels_key=LABELS_KEY,
                           unlabeled_category=C.UNLABELED)
         model = cls(adata)
