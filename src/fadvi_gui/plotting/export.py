@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 from qtpy.QtCore import QRectF, QSize, Qt
 from qtpy.QtGui import QColor, QFont, QImage, QPainter
+from qtpy.QtSvg import QSvgGenerator
+
+from fadvi_core import write_atomically
 
 from fadvi_gui.plotting.legend import paint_colour_bar, qcolor
 
@@ -73,30 +76,30 @@ def export_figure(
     for side, name in ((width, "width"), (height, "height")):
         if not MIN_SIDE <= side <= MAX_SIDE:
             raise ValueError(f"The {name} must be between {MIN_SIDE} and {MAX_SIDE} pixels, not {side}.")
-    if suffix == ".png":
-        image = QImage(width, height, QImage.Format.Format_ARGB32)
-        image.fill(QColor("white"))
-        painter = QPainter(image)
-        _paint_figure(painter, paint_plots, width, height, legend)
-        painter.end()
-        if not image.save(str(out), "PNG"):
-            raise OSError(f"Could not write {out}. Check that the folder exists and is writable.")
-        return out
-    from qtpy.QtSvg import QSvgGenerator
+    def write(temporary: Path) -> None:
+        if suffix == ".png":
+            image = QImage(width, height, QImage.Format.Format_ARGB32)
+            image.fill(QColor("white"))
+            painter = QPainter(image)
+            _paint_figure(painter, paint_plots, width, height, legend)
+            painter.end()
+            written = image.save(str(temporary), "PNG")
+        else:
+            generator = QSvgGenerator()
+            generator.setFileName(str(temporary))
+            generator.setSize(QSize(width, height))
+            generator.setViewBox(QRectF(0, 0, width, height))
+            generator.setResolution(96)  # CSS pixels, so the file opens at width x height
+            generator.setTitle("FADVI latent view")
+            painter = QPainter(generator)
+            painter.fillRect(QRectF(0, 0, width, height), QColor("white"))
+            _paint_figure(painter, paint_plots, width, height, legend)
+            painter.end()
+            written = temporary.stat().st_size > 0
+        if not written:
+            raise OSError(f"Could not write {out}. Check that the folder is writable.")
 
-    generator = QSvgGenerator()
-    generator.setFileName(str(out))
-    generator.setSize(QSize(width, height))
-    generator.setViewBox(QRectF(0, 0, width, height))
-    generator.setResolution(96)  # CSS pixels, so the file opens at width x height
-    generator.setTitle("FADVI latent view")
-    painter = QPainter(generator)
-    painter.fillRect(QRectF(0, 0, width, height), QColor("white"))
-    _paint_figure(painter, paint_plots, width, height, legend)
-    painter.end()
-    if not out.exists():
-        raise OSError(f"Could not write {out}. Check that the folder exists and is writable.")
-    return out
+    return write_atomically(out, write, create_folder=False)
 
 
 def _paint_figure(
