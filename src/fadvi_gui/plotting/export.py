@@ -42,6 +42,20 @@ class LegendContent:
 PaintPlots = Callable[[QPainter, QRectF], None]
 
 
+def figure_suffix(path: Path) -> str:
+    """``".png"`` or ``".svg"``, the figure format ``path`` names.
+
+    Raises
+    ------
+    ValueError
+        For any other file name, saying which endings work.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".png", ".svg"):
+        raise ValueError(f"Cannot export to {path.name!r}: choose a file name ending in .png or .svg.")
+    return suffix
+
+
 def export_figure(
     path: str | Path,
     paint_plots: PaintPlots,
@@ -70,9 +84,7 @@ def export_figure(
         The file written.
     """
     out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in (".png", ".svg"):
-        raise ValueError(f"Cannot export to {out.name!r}: choose a file name ending in .png or .svg.")
+    suffix = figure_suffix(out)
     for side, name in ((width, "width"), (height, "height")):
         if not MIN_SIDE <= side <= MAX_SIDE:
             raise ValueError(f"The {name} must be between {MIN_SIDE} and {MAX_SIDE} pixels, not {side}.")

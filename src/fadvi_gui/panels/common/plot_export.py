@@ -11,6 +11,8 @@ import pyqtgraph.exporters  # noqa: F401 - registers pg.exporters
 
 from fadvi_core import write_atomically
 
+from fadvi_gui.plotting.export import figure_suffix
+
 
 def export_plot(item: pg.PlotItem, path: str | os.PathLike, *, width: int = 1200) -> Path:
     """Write ``item`` to ``path``; ``.png`` gives a ``width``-pixel image, ``.svg`` vector graphics.
@@ -21,9 +23,7 @@ def export_plot(item: pg.PlotItem, path: str | os.PathLike, *, width: int = 1200
         The file written.
     """
     target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix not in (".png", ".svg"):
-        raise ValueError(f"Cannot export to {target.name!r}: choose a file name ending in .png or .svg.")
+    suffix = figure_suffix(target)
 
     def write(temporary: Path) -> None:
         if suffix == ".png":
