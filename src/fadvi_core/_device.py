@@ -20,8 +20,10 @@ def resolve_device(accelerator: str = "auto", devices: int | list[int] | str = "
     ValueError
         For an unknown accelerator, or a GPU that torch cannot see.
     """
-    index = devices[0] if isinstance(devices, (list, tuple)) else devices
-    index = None if index in ("auto", None, -1) else int(index)
+    # As in Lightning: a list (or "1,") names device indices, an int (or "2") counts devices.
+    if isinstance(devices, str) and "," in devices:
+        devices = [int(d) for d in devices.split(",") if d.strip()]
+    index = int(devices[0]) if isinstance(devices, (list, tuple)) and devices else None
     if accelerator == "auto":
         if torch.cuda.is_available():
             accelerator = "cuda"
