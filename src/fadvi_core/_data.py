@@ -11,14 +11,16 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 import torch
-from scipy import sparse
+from scipy import sparse, special
 from scvi import REGISTRY_KEYS
 from scvi.data import AnnDataManager
 
 from ._hooks import Cancelled, ChunkProgress, ignore_progress, never_stop
+from ._likelihood import NONZERO_KEY, NonZero
 from ._rows import RowReader
 
 X_KEY = REGISTRY_KEYS.X_KEY
@@ -57,14 +59,12 @@ class CellData:
     def host_batch(self, positions: np.ndarray, *, pin: bool = False) -> dict:
         """CPU tensors for the cells at ``positions`` (into `indices`); X stays sparse if stored so.
 
-        A sparse X is the tuple ``(crow_indices, col_indices, values, n_genes)`` of its CSR rows.
+        A sparse X is a `SparseRows`: its stored entries, with what the likelihood needs of them.
         """
         cells = self.indices[positions]
         rows = self.reader.take(cells)
         if sparse.issparse(rows):
-            x = (torch.from_numpy(rows.indptr.astype(np.int64)),
-                 torch.from_numpy(rows.indices.astype(np.int64)),
-                 torch.from_numpy(np.asarray(rows.data, dtype=np.float32)), rows.shape[1])
+            x = _sparse_rows(rows)
         else:
             x = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))
         batch = {X_KEY: x} | {key: value[cells] for key, value in self.fields.items()}
@@ -100,29 +100,52 @@ class CellData:
         return self.batches(order, batch_size, device)
 
 
+class SparseRows(NamedTuple):
+    """CSR rows as flat positions into the dense ``(n_cells, n_genes)`` block and their counts."""
+
+    nonzero: NonZero
+    shape: tuple[int, int]
+
+
+def _sparse_rows(rows) -> SparseRows:
+    """Entries of CSR ``rows`` once each and non-zero (duplicates summed, stored zeros dropped)."""
+    rows = sparse.csr_matrix(rows)
+    if not rows.has_canonical_format or not np.all(rows.data):
+        rows = rows.copy()  # never alter the caller's matrix
+        rows.sum_duplicates()
+        rows.eliminate_zeros()
+    n_cells, n_genes = rows.shape
+    starts = np.repeat(np.arange(n_cells, dtype=np.int64) * n_genes, np.diff(rows.indptr))
+    counts = np.asarray(rows.data, dtype=np.float32)
+    nonzero = NonZero(torch.from_numpy(starts + rows.indices.astype(np.int64)),
+                      torch.from_numpy(counts),
+                      torch.from_numpy(special.gammaln(counts + 1).astype(np.float32)))
+    return SparseRows(nonzero, (n_cells, n_genes))
+
+
 def _pinned(batch: dict) -> dict:
     def pin(value):
         if isinstance(value, tuple):
-            return tuple(pin(v) for v in value)
+            items = [pin(v) for v in value]
+            return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
         return value.pin_memory() if isinstance(value, torch.Tensor) else value
     return {key: pin(value) for key, value in batch.items()}
 
 
 def to_device(batch: dict, device: torch.device) -> dict:
-    """Copy a `CellData.host_batch` to ``device`` and densify sparse X there."""
+    """Copy a `CellData.host_batch` to ``device`` and densify sparse X there.
+
+    Sparse X also leaves its non-zero entries under `NONZERO_KEY` for the likelihood.
+    """
     out = {key: value.to(device, non_blocking=True) for key, value in batch.items()
            if key != X_KEY}
     x = batch[X_KEY]
-    if isinstance(x, tuple):
-        crow, col, values, n_genes = x
-        crow, col, values = (t.to(device, non_blocking=True) for t in (crow, col, values))
-        n_cells = crow.shape[0] - 1
-        # Row of each stored value without a host sync: output_size is known on the host.
-        row = torch.repeat_interleave(torch.arange(n_cells, device=device), crow.diff(),
-                                      output_size=values.shape[0])
-        dense = torch.zeros(n_cells, n_genes, device=device, dtype=values.dtype)
-        dense[row, col] = values
+    if isinstance(x, SparseRows):
+        nonzero = NonZero(*(t.to(device, non_blocking=True) for t in x.nonzero))
+        dense = torch.zeros(x.shape, device=device, dtype=nonzero.counts.dtype)
+        dense.view(-1).index_copy_(0, nonzero.flat, nonzero.counts)
         out[X_KEY] = dense
+        out[NONZERO_KEY] = nonzero
     else:
         out[X_KEY] = x.to(device, non_blocking=True)
     return out

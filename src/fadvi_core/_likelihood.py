@@ -26,11 +26,36 @@ neither zero nor non-zero; here they are non-zero: counts are integers, so it ne
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from scvi.distributions import NegativeBinomial, ZeroInflatedNegativeBinomial
 
 _EPS = 1e-8
 _MIN_EXPONENT = -80.0
+
+
+# The minibatch key under which the data loader passes `NonZero` (see `_data.to_device`).
+NONZERO_KEY = "x_nonzero"
+
+
+class NonZero(NamedTuple):
+    """The non-zero entries of a minibatch's counts, known to the loader from its CSR rows.
+
+    ``flat`` indexes ``x.reshape(-1)``; ``log_factorial`` is ``lgamma(counts + 1)``. Passing them
+    spares the training step a ``nonzero`` scan of the dense minibatch and one ``lgamma``.
+    """
+
+    flat: torch.Tensor
+    counts: torch.Tensor
+    log_factorial: torch.Tensor
+
+
+def find_nonzero(x: torch.Tensor) -> NonZero:
+    """`NonZero` of a dense count matrix."""
+    flat = torch.nonzero(x.reshape(-1)).squeeze(1)
+    counts = x.reshape(-1).index_select(0, flat)
+    return NonZero(flat, counts, torch.lgamma(counts + 1))
 
 
 def _digamma(z: torch.Tensor) -> torch.Tensor:
@@ -53,14 +78,13 @@ def _per_gene(theta: torch.Tensor, x: torch.Tensor) -> bool:
 
 
 def _nonzero_terms(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
-                   inv_theta_mu: torch.Tensor, need_grad: bool):
+                   inv_theta_mu: torch.Tensor, need_grad: bool, nonzero: NonZero | None):
     """Flat indices of non-zero x and, there, the value and derivative terms that vanish at 0.
 
     Value: ``x * log((mu + eps) * A) + G``; derivatives: ``x * (1 / (mu + eps) - A)`` (mu) and
     ``digamma(x + theta) - digamma(theta) - x * A`` (theta).
     """
-    flat = torch.nonzero(x.reshape(-1)).squeeze(1)
-    counts = x.reshape(-1).index_select(0, flat)
+    flat, counts, log_factorial = nonzero if nonzero is not None else find_nonzero(x)
     if _per_gene(theta, x):  # per gene: the special functions of theta on n_genes values only
         genes = flat.remainder(x.shape[1])
         theta_nz = theta.index_select(0, genes)
@@ -72,7 +96,7 @@ def _nonzero_terms(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
     inv_nz = inv_theta_mu.reshape(-1).index_select(0, flat)
     counts_theta = counts + theta_nz
     value = torch.log(mu_eps * inv_nz).mul_(counts)
-    value.add_(torch.lgamma(counts_theta)).sub_(lgamma_theta).sub_(torch.lgamma(counts + 1))
+    value.add_(torch.lgamma(counts_theta)).sub_(lgamma_theta).sub_(log_factorial)
     if not need_grad:
         return flat, value, None, None
     d_mu = mu_eps.reciprocal_().sub_(inv_nz).mul_(counts)
@@ -107,14 +131,15 @@ def _theta_parts(theta: torch.Tensor, log_theta_mu: torch.Tensor, inv_theta_mu: 
     return t, d_t
 
 
-def _fused(x, mu, theta, zi_logits, need_grad: bool):
+def _fused(x, mu, theta, zi_logits, need_grad: bool, nonzero: NonZero | None = None):
     """Per-cell log-likelihood and, if ``need_grad``, the local derivatives (mu, theta, zi)."""
     inv_theta_mu = theta + mu
     inv_theta_mu.add_(_EPS)
     log_theta_mu = torch.log(inv_theta_mu)
     inv_theta_mu.reciprocal_()
     t, d_t = _theta_parts(theta, log_theta_mu, inv_theta_mu)
-    flat, nz_value, nz_d_mu, nz_d_theta = _nonzero_terms(x, mu, theta, inv_theta_mu, need_grad)
+    flat, nz_value, nz_d_mu, nz_d_theta = _nonzero_terms(x, mu, theta, inv_theta_mu, need_grad,
+                                                         nonzero)
     if zi_logits is None:  # NB: every entry is t + x-terms; w == 1
         dense = t
         dense.reshape(-1).index_add_(0, flat, nz_value)
@@ -149,9 +174,9 @@ class _CountLikelihood(torch.autograd.Function):
     """Per-cell (ZI)NB log-likelihood ``(n_cells,)`` with gradients w.r.t. mu, theta, zi_logits."""
 
     @staticmethod
-    def forward(ctx, x, mu, theta, zi_logits):
-        need_grad = any(ctx.needs_input_grad[1:])
-        value, local = _fused(x, mu, theta, zi_logits, need_grad)
+    def forward(ctx, x, mu, theta, zi_logits, nonzero):
+        need_grad = any(ctx.needs_input_grad[1:4])
+        value, local = _fused(x, mu, theta, zi_logits, need_grad, nonzero)
         ctx.theta_shape = theta.shape
         if need_grad:
             ctx.save_for_backward(*(t for t in local if t is not None))
@@ -173,7 +198,7 @@ class _CountLikelihood(torch.autograd.Function):
         grad_zi = None
         if ctx.zero_inflated and ctx.needs_input_grad[3]:
             grad_zi = saved[2] * column
-        return None, grad_mu, grad_theta, grad_zi
+        return None, grad_mu, grad_theta, grad_zi, None
 
 
 def _fused_applicable(x: torch.Tensor, *params: torch.Tensor) -> bool:
@@ -184,26 +209,28 @@ def _fused_applicable(x: torch.Tensor, *params: torch.Tensor) -> bool:
 
 
 def zinb_log_likelihood(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
-                        zi_logits: torch.Tensor) -> torch.Tensor:
+                        zi_logits: torch.Tensor, nonzero: NonZero | None = None) -> torch.Tensor:
     """Per-cell ZINB log-likelihood ``(n_cells,)``; ``theta`` is ``(n_genes,)`` or full."""
     mu, zi_logits = mu.expand_as(x), zi_logits.expand_as(x)
-    return _CountLikelihood.apply(x, mu, theta, zi_logits)
+    return _CountLikelihood.apply(x, mu, theta, zi_logits, nonzero)
 
 
-def nb_log_likelihood(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+def nb_log_likelihood(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
+                      nonzero: NonZero | None = None) -> torch.Tensor:
     """Per-cell NB log-likelihood ``(n_cells,)``; ``theta`` is ``(n_genes,)`` or full."""
-    return _CountLikelihood.apply(x, mu.expand_as(x), theta, None)
+    return _CountLikelihood.apply(x, mu.expand_as(x), theta, None, nonzero)
 
 
-def log_likelihood_per_cell(px, x: torch.Tensor) -> torch.Tensor:
+def log_likelihood_per_cell(px, x: torch.Tensor, nonzero: NonZero | None = None) -> torch.Tensor:
     """``px.log_prob(x).sum(-1)``, shape ``(n_cells,)``, computed in one fused pass for (ZI)NB.
 
+    ``nonzero`` (the loader's, for these very counts) saves finding the non-zero entries again.
     Other distributions, and inputs with a sample axis, fall back to ``px.log_prob``.
     """
     if isinstance(px, ZeroInflatedNegativeBinomial) and _fused_applicable(
             x, px.mu, px.theta, px.zi_logits):
-        return zinb_log_likelihood(x, px.mu, px.theta, px.zi_logits)
+        return zinb_log_likelihood(x, px.mu, px.theta, px.zi_logits, nonzero)
     if isinstance(px, NegativeBinomial) and not isinstance(px, ZeroInflatedNegativeBinomial) \
             and _fused_applicable(x, px.mu, px.theta):
-        return nb_log_likelihood(x, px.mu, px.theta)
+        return nb_log_likelihood(x, px.mu, px.theta, nonzero)
     return px.log_prob(x).sum(-1)

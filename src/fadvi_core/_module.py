@@ -10,7 +10,7 @@ from torch import nn
 from torch.distributions import Normal, kl_divergence
 from torch.nn import functional as F
 
-from ._likelihood import log_likelihood_per_cell
+from ._likelihood import NONZERO_KEY, log_likelihood_per_cell
 from ._nn import Classifier, CovariateMLP, TripleEncoder, cross_covariance_penalty, reverse_gradient
 
 SPACES = ("b", "l", "r")
@@ -152,7 +152,10 @@ class FADVAE(BaseModuleClass):
         """Encode counts ``x`` into q(z_b), q(z_l), q(z_r) and the library size."""
         encoded = self.encoder_input(x)
         params = self.encoder(encoded)
-        qz = {name: Normal(loc, scale) for name, (loc, scale) in zip(SPACES, params)}
+        # validate_args=False: the encoders' outputs are valid by construction, and the checks
+        # cost host syncs.
+        qz = {name: Normal(loc, scale, validate_args=False)
+              for name, (loc, scale) in zip(SPACES, params)}
         sample_shape = torch.Size([n_samples]) if n_samples > 1 else torch.Size()
         z = {name: q.rsample(sample_shape) for name, q in qz.items()}
         outputs = {"qz": qz, "z": torch.cat([z[s] for s in SPACES], dim=-1), "z_parts": z}
@@ -162,7 +165,8 @@ class FADVAE(BaseModuleClass):
         else:
             hidden = self.library_encoder(encoded, None)
             ql = Normal(self.library_mean(hidden),
-                        torch.sqrt(torch.exp(self.library_log_var(hidden)) + 1e-4))
+                        torch.sqrt(torch.exp(self.library_log_var(hidden)) + 1e-4),
+                        validate_args=False)
             outputs["ql"] = ql
             outputs["library"] = ql.rsample(sample_shape)
         return outputs
@@ -210,11 +214,12 @@ class FADVAE(BaseModuleClass):
             px_r = F.linear(F.one_hot(codes.reshape(-1).long(), n).float(), self.px_r)
         theta = torch.exp(px_r)
         if self.gene_likelihood == "zinb":
-            px = ZeroInflatedNegativeBinomial(mu=rate, theta=theta, zi_logits=dropout, scale=scale)
+            px = ZeroInflatedNegativeBinomial(mu=rate, theta=theta, zi_logits=dropout, scale=scale,
+                                              validate_args=False)
         elif self.gene_likelihood == "nb":
-            px = NegativeBinomial(mu=rate, theta=theta, scale=scale)
+            px = NegativeBinomial(mu=rate, theta=theta, scale=scale, validate_args=False)
         else:
-            px = Poisson(rate=rate, scale=scale)
+            px = Poisson(rate=rate, scale=scale, validate_args=False)
         return {"px": px}
 
     def label_classes_of(self, label_codes: torch.Tensor) -> torch.Tensor:
@@ -229,9 +234,9 @@ class FADVAE(BaseModuleClass):
         classes = self.label_classes_of(tensors[REGISTRY_KEYS.LABELS_KEY])
         labelled = classes >= 0
 
-        reconstruction = -log_likelihood_per_cell(generative_outputs["px"], x)
-        prior = Normal(0.0, 1.0)
-        kl_z = sum(kl_divergence(q, prior).sum(-1) for q in inference_outputs["qz"].values())
+        reconstruction = -log_likelihood_per_cell(generative_outputs["px"], x,
+                                                  tensors.get(NONZERO_KEY))
+        kl_z = sum(_kl_from_standard_normal(q) for q in inference_outputs["qz"].values())
         kl_local = self.weights["kl"] * kl_z
         ql = inference_outputs["ql"]
         if ql is not None:
@@ -252,10 +257,11 @@ class FADVAE(BaseModuleClass):
 
         loss = torch.mean(reconstruction + kl_weight * kl_local)
         loss = loss + sum(self.weights[name] * value for name, value in terms.items())
-        correct = (label_logits.argmax(-1) == classes)[labelled].float()
+        n_labelled = labelled.sum().to(x.dtype)
+        correct = ((label_logits.argmax(-1) == classes) & labelled).sum().to(x.dtype)
         metrics = {name: value.detach() for name, value in terms.items()}
-        metrics["label_accuracy"] = correct.mean() if labelled.any() else x.new_tensor(float("nan"))
-        metrics["n_labelled"] = labelled.sum().float()
+        metrics["label_accuracy"] = correct / n_labelled  # NaN when no cell is labelled
+        metrics["n_labelled"] = n_labelled
         return LossOutput(loss=loss, reconstruction_loss=reconstruction, kl_local=kl_local,
                           extra_metrics=metrics)
 
@@ -267,9 +273,19 @@ class FADVAE(BaseModuleClass):
         return self.generative(**generative_input)["px"].sample()
 
 
+def _kl_from_standard_normal(q: Normal) -> torch.Tensor:
+    """KL(q || N(0, 1)) summed over the last axis: ``(scale^2 + loc^2 - 1) / 2 - log(scale)``."""
+    return (0.5 * (q.scale.square() + q.loc.square() - 1.0) - q.scale.log()).sum(-1)
+
+
 def _masked_cross_entropy(logits, target, mask) -> torch.Tensor:
+    """Mean cross-entropy over the cells of ``mask`` (0 when there are none).
+
+    Weights instead of boolean indexing: the same value and gradient with no host sync, which a
+    GPU would otherwise wait on at every step.
+    """
     if mask is None:
         return F.cross_entropy(logits, target)
-    if not mask.any():
-        return logits.sum() * 0.0
-    return F.cross_entropy(logits[mask], target[mask])
+    weights = mask.to(logits.dtype)
+    per_cell = F.cross_entropy(logits, target.clamp(min=0), reduction="none")
+    return (per_cell * weights).sum() / weights.sum().clamp(min=1.0)
