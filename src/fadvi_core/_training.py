@@ -89,14 +89,29 @@ class _EpochSums:
 
     def add(self, output, n_cells: int) -> None:
         metrics = output.extra_metrics
-        reconstruction = output.reconstruction_loss_sum.detach()
-        kl = output.kl_local_sum.detach()
         n_labelled = metrics["n_labelled"]
-        values = [reconstruction, kl, reconstruction + kl, output.loss.detach() * n_cells]
-        values += [metrics[name] * n_cells for name in LOGGED_TERMS]
-        values += [torch.nan_to_num(metrics["label_accuracy"]) * n_labelled, n_labelled]
-        self.sums += torch.stack([v.to(torch.float64) for v in values])
+        reconstruction = output.reconstruction_loss_sum
+        kl = output.kl_local_sum
+        # Sums (reconstruction, KL, ELBO), then means over cells, then correct and labelled cells:
+        # one stack and one multiply by the weights, a handful of ops per step.
+        values = torch.stack([reconstruction, kl, reconstruction + kl, output.loss,
+                              *(metrics[name] for name in LOGGED_TERMS),
+                              torch.nan_to_num(metrics["label_accuracy"]) * n_labelled,
+                              n_labelled]).detach()
+        weights = self._weights(n_cells, values)
+        self.sums += (values * weights).to(torch.float64)
         self.cells += n_cells
+
+    def _weights(self, n_cells: int, like: torch.Tensor) -> torch.Tensor:
+        """``[1, 1, 1, n, n, ..., n, 1, 1]``, cached per minibatch size."""
+        cached = getattr(self, "_cached", None)
+        if cached is None or cached[0] != n_cells:
+            weights = torch.full((len(_SUMMED) + 2,), float(n_cells), device=like.device,
+                                 dtype=like.dtype)
+            weights[:3] = 1.0
+            weights[-2:] = 1.0
+            self._cached = cached = (n_cells, weights)
+        return cached[1]
 
     def means(self, fabric, suffix: str) -> dict[str, float]:
         """Epoch means over all ranks; the one host sync of the epoch."""
@@ -107,7 +122,6 @@ class _EpochSums:
         out = {f"{name}_{suffix}": value / max(cells, 1) for name, value in zip(_SUMMED, sums)}
         out[f"label_accuracy_{suffix}"] = correct / labelled if labelled else float("nan")
         return out
-
 
 def _fast_adam_options(device: torch.device) -> dict:
     """One fused kernel for all parameters instead of a Python loop over them."""
