@@ -78,13 +78,13 @@ def _per_gene(theta: torch.Tensor, x: torch.Tensor) -> bool:
 
 
 def _nonzero_terms(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
-                   inv_theta_mu: torch.Tensor, need_grad: bool, nonzero: NonZero | None):
-    """Flat indices of non-zero x and, there, the value and derivative terms that vanish at 0.
+                   inv_theta_mu: torch.Tensor, need_grad: bool, nonzero: NonZero):
+    """At the non-zero counts, the value and derivative terms that vanish at 0.
 
     Value: ``x * log((mu + eps) * A) + G``; derivatives: ``x * (1 / (mu + eps) - A)`` (mu) and
     ``digamma(x + theta) - digamma(theta) - x * A`` (theta).
     """
-    flat, counts, log_factorial = nonzero if nonzero is not None else find_nonzero(x)
+    flat, counts, log_factorial = nonzero
     if _per_gene(theta, x):  # per gene: the special functions of theta on n_genes values only
         genes = flat.remainder(x.shape[1])
         theta_nz = theta.index_select(0, genes)
@@ -98,72 +98,72 @@ def _nonzero_terms(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
     value = torch.log(mu_eps * inv_nz).mul_(counts)
     value.add_(torch.lgamma(counts_theta)).sub_(lgamma_theta).sub_(log_factorial)
     if not need_grad:
-        return flat, value, None, None
+        return value, None, None
     d_mu = mu_eps.reciprocal_().sub_(inv_nz).mul_(counts)
     digamma_theta = (torch.digamma(theta).index_select(0, genes) if _per_gene(theta, x)
                      else _digamma(theta_nz))
     d_theta = _digamma(counts_theta).sub_(digamma_theta).sub_(inv_nz.mul_(counts))
-    return flat, value, d_mu, d_theta
+    return value, d_mu, d_theta
 
 
-def _softplus_sigmoid(z: torch.Tensor, need_sigmoid: bool):
-    """softplus(z) = max(z, 0) + log(1 + exp(-|z|)) and sigmoid(z) = exp(z - softplus(z)).
+def _softplus(z: torch.Tensor) -> torch.Tensor:
+    """softplus(z) = max(z, 0) + log(1 + exp(-|z|)), on a fresh buffer, stable for any z.
 
-    Two exps and one log on fresh buffers: cheaper than ``F.softplus`` plus ``torch.sigmoid``
-    on CPU, and stable for any z. The exponents are clamped at -80 (exp = 2e-35, which changes
-    nothing here): below about -87 float32 results are subnormal, and a CPU computes those
-    some 250 times slower.
+    The exponent is clamped at -80 (exp = 2e-35, which changes nothing here): below about -87
+    float32 results are subnormal, and a CPU computes those some 250 times slower
+    (`torch.nn.functional.softplus` falls into that on very negative inputs).
     """
-    softplus = z.abs().neg_().clamp_(min=_MIN_EXPONENT).exp_().add_(1).log_()
-    softplus.add_(z.clamp(min=0))
-    if not need_sigmoid:
-        return softplus, None
-    return softplus, torch.sub(z, softplus).clamp_(min=_MIN_EXPONENT).exp_()
-
-
-def _theta_parts(theta: torch.Tensor, log_theta_mu: torch.Tensor, inv_theta_mu: torch.Tensor):
-    """T = theta * (log(theta + eps) - L) and dT/dtheta."""
-    log_theta = torch.log(theta + _EPS)
-    t = log_theta - log_theta_mu  # fresh (n_cells, n_genes) buffer
-    d_t = t + theta / (theta + _EPS)
-    d_t.sub_(theta * inv_theta_mu)
-    t.mul_(theta)
-    return t, d_t
+    # log(1 + e) rather than log1p(e): the same to float32 precision here, and torch's CPU
+    # log1p is not vectorised (five times slower than log).
+    out = z.abs().neg_().clamp_(min=_MIN_EXPONENT).exp_().add_(1.0).log_()
+    return out.add_(z.clamp(min=0))
 
 
 def _fused(x, mu, theta, zi_logits, need_grad: bool, nonzero: NonZero | None = None):
-    """Per-cell log-likelihood and, if ``need_grad``, the local derivatives (mu, theta, zi)."""
-    inv_theta_mu = theta + mu
-    inv_theta_mu.add_(_EPS)
-    log_theta_mu = torch.log(inv_theta_mu)
-    inv_theta_mu.reciprocal_()
-    t, d_t = _theta_parts(theta, log_theta_mu, inv_theta_mu)
-    flat, nz_value, nz_d_mu, nz_d_theta = _nonzero_terms(x, mu, theta, inv_theta_mu, need_grad,
-                                                         nonzero)
-    if zi_logits is None:  # NB: every entry is t + x-terms; w == 1
-        dense = t
-        dense.reshape(-1).index_add_(0, flat, nz_value)
+    """Per-cell log-likelihood and, if ``need_grad``, the local derivatives (mu, theta, zi).
+
+    Dense passes over ``(n_cells, n_genes)`` are what this costs, so each buffer is reused in
+    place: the zero-count formula is applied everywhere, then corrected at the non-zero entries.
+    """
+    flat, counts, log_factorial = nonzero if nonzero is not None else find_nonzero(x)
+    theta_eps = theta + _EPS
+    inv = mu + theta_eps  # theta + mu + eps; A, its inverse, two lines down
+    t = torch.log(inv)  # L
+    inv.reciprocal_()
+    torch.sub(torch.log(theta_eps), t, out=t)  # log(theta + eps) - L
+    nz_value, nz_d_mu, nz_d_theta = _nonzero_terms(
+        x, mu, theta, inv, need_grad, NonZero(flat, counts, log_factorial))
+    if need_grad:  # dT/dtheta
+        d_t = t + theta / theta_eps
+        d_t.addcmul_(inv, theta, value=-1.0)
+    t.mul_(theta)  # T
+    rows = torch.div(flat, x.shape[1], rounding_mode="floor")
+    if zi_logits is None:  # NB: every entry is T plus, at non-zero counts, the x-terms
+        value = t.sum(-1).index_add_(0, rows, nz_value)
         if not need_grad:
-            return dense.sum(-1), None
-        d_mu = (theta * inv_theta_mu).neg_()
-        d_mu.reshape(-1).index_add_(0, flat, nz_d_mu)
-        d_t.reshape(-1).index_add_(0, flat, nz_d_theta)
-        return dense.sum(-1), (d_mu, d_t, None)
+            return value, None
+        d_mu = inv.mul_(theta.neg())
+        d_mu.view(-1).index_add_(0, flat, nz_d_mu)
+        d_t.view(-1).index_add_(0, flat, nz_d_theta)
+        return value, (d_mu, d_t, None)
 
     p = t.sub_(zi_logits)  # P, in place of T
-    softplus_neg_zi, sigmoid_neg_zi = _softplus_sigmoid(-zi_logits, need_grad)
-    dense, w = _softplus_sigmoid(p, need_grad)
-    dense.reshape(-1).index_copy_(0, flat, p.reshape(-1).index_select(0, flat).add_(nz_value))
-    dense.sub_(softplus_neg_zi)
+    dense = _softplus(p)
+    dense.sub_(_softplus(zi_logits)).add_(zi_logits)  # softplus(P) - softplus(-zi_logits)
+    value = dense.sum(-1)
+    # At non-zero counts the entry is P - softplus(-zi) + x-terms: add P - softplus(P) + x-terms.
+    p_nz = p.view(-1).index_select(0, flat)
+    value.index_add_(0, rows, p_nz.sub_(_softplus(p_nz)).add_(nz_value))
     if not need_grad:
-        return dense.sum(-1), None
-    w.reshape(-1).index_fill_(0, flat, 1.0)
-    d_zi = sigmoid_neg_zi.sub_(w)
-    d_mu = (theta * inv_theta_mu).mul_(w).neg_()
-    d_mu.reshape(-1).index_add_(0, flat, nz_d_mu)
+        return value, None
+    w = torch.sigmoid(p)
+    w.view(-1).index_fill_(0, flat, 1.0)
+    d_zi = torch.neg(zi_logits).sigmoid_().sub_(w)
+    d_mu = inv.mul_(theta.neg()).mul_(w)
+    d_mu.view(-1).index_add_(0, flat, nz_d_mu)
     d_theta = d_t.mul_(w)
-    d_theta.reshape(-1).index_add_(0, flat, nz_d_theta)
-    return dense.sum(-1), (d_mu, d_theta, d_zi)
+    d_theta.view(-1).index_add_(0, flat, nz_d_theta)
+    return value, (d_mu, d_theta, d_zi)
 
 
 def _reduce_to(grad: torch.Tensor, shape: torch.Size) -> torch.Tensor:

@@ -142,8 +142,12 @@ class FADVAE(BaseModuleClass):
         }
 
     def encoder_input(self, x: torch.Tensor) -> torch.Tensor:
-        """What the encoders see: log1p counts (or raw counts without ``log_variational``)."""
-        return torch.log1p(x) if self.log_variational else x
+        """What the encoders see: log1p counts (or raw counts without ``log_variational``).
+
+        Computed as ``log(x + 1)``: torch's CPU ``log1p`` is not vectorised (five times slower),
+        and for counts the two agree to float32 precision.
+        """
+        return torch.log(x + 1.0) if self.log_variational else x
 
     # -- model ------------------------------------------------------------------------------
 
