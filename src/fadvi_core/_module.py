@@ -11,7 +11,8 @@ from torch.distributions import Normal, kl_divergence
 from torch.nn import functional as F
 
 from ._likelihood import NONZERO_KEY, log_likelihood_per_cell
-from ._nn import Classifier, CovariateMLP, TripleEncoder, cross_covariance_penalty, reverse_gradient
+from ._nn import (Classifier, CovariateMLP, TripleEncoder, cross_covariance_penalty, one_hot,
+                  reverse_gradient)
 
 SPACES = ("b", "l", "r")
 ADVERSARIAL_HEADS = {  # name: (latent space, predicted target)
@@ -180,11 +181,10 @@ class FADVAE(BaseModuleClass):
 
         The batch comes last so that a query with new batches only appends columns.
         """
-        parts = [F.one_hot(cat_covs[:, i].long(), n).float()
-                 for i, n in enumerate(self.n_cats_per_cov)]
+        parts = [one_hot(cat_covs[:, i], n) for i, n in enumerate(self.n_cats_per_cov)]
         if cont_covs is not None:
             parts.append(cont_covs.float())
-        parts.append(F.one_hot(batch_index.reshape(-1).long(), self.n_batch).float())
+        parts.append(one_hot(batch_index, self.n_batch))
         return torch.cat(parts, dim=1)
 
     def train(self, mode: bool = True):
@@ -215,7 +215,7 @@ class FADVAE(BaseModuleClass):
         else:
             codes = batch_index if self.dispersion == "gene-batch" else labels
             n = self.px_r.shape[1]
-            px_r = F.linear(F.one_hot(codes.reshape(-1).long(), n).float(), self.px_r)
+            px_r = F.linear(one_hot(codes, n), self.px_r)
         theta = torch.exp(px_r)
         if self.gene_likelihood == "zinb":
             px = ZeroInflatedNegativeBinomial(mu=rate, theta=theta, zi_logits=dropout, scale=scale,
@@ -244,8 +244,9 @@ class FADVAE(BaseModuleClass):
         kl_local = self.weights["kl"] * kl_z
         ql = inference_outputs["ql"]
         if ql is not None:
-            means = F.linear(F.one_hot(batch, self.n_batch).float(), self.library_log_means)
-            variances = F.linear(F.one_hot(batch, self.n_batch).float(), self.library_log_vars)
+            batch_one_hot = one_hot(batch, self.n_batch)
+            means = F.linear(batch_one_hot, self.library_log_means)
+            variances = F.linear(batch_one_hot, self.library_log_vars)
             kl_local = kl_local + kl_divergence(ql, Normal(means, variances.sqrt())).sum(-1)
 
         z = inference_outputs["z_parts"]

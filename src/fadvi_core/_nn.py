@@ -24,6 +24,17 @@ class Dropout(nn.Dropout):
         return x * keep
 
 
+def one_hot(codes: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Float one-hot rows of integer ``codes``, like ``F.one_hot(codes, n).float()``.
+
+    Without `torch.nn.functional.one_hot`'s check of the codes' range, which reads them back to
+    the host (a sync on a GPU at every step); the codes come from the registry.
+    """
+    codes = codes.reshape(-1, 1).long()
+    out = torch.zeros(codes.shape[0], n_classes, device=codes.device)
+    return out.scatter_(1, codes, 1.0)
+
+
 def hidden_block(n_in: int, n_out: int, dropout_rate: float) -> nn.Sequential:
     """Linear, batch norm, ReLU, dropout: the unit every stack here is made of."""
     return nn.Sequential(
