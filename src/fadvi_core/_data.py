@@ -56,15 +56,17 @@ class CellData:
     def __len__(self) -> int:
         return len(self.indices)
 
-    def host_batch(self, positions: np.ndarray, *, pin: bool = False) -> dict:
+    def host_batch(self, positions: np.ndarray, *, pin: bool = False,
+                   for_loss: bool = False) -> dict:
         """CPU tensors for the cells at ``positions`` (into `indices`); X stays sparse if stored so.
 
-        A sparse X is a `SparseRows`: its stored entries, with what the likelihood needs of them.
+        A sparse X is a `SparseRows`: its stored entries and, ``for_loss``, what the likelihood
+        needs of them.
         """
         cells = self.indices[positions]
         rows = self.reader.take(cells)
         if sparse.issparse(rows):
-            x = _sparse_rows(rows)
+            x = _sparse_rows(rows, for_loss=for_loss)
         else:
             x = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))
         batch = {X_KEY: x} | {key: value[cells] for key, value in self.fields.items()}
@@ -75,14 +77,16 @@ class CellData:
         return to_device(self.host_batch(positions), torch.device(device))
 
     def batches(self, order: np.ndarray, batch_size: int, device: torch.device | str = "cpu", *,
-                prefetch: int = PREFETCH_BATCHES) -> Iterator[dict]:
+                prefetch: int = PREFETCH_BATCHES, for_loss: bool = False) -> Iterator[dict]:
         """Minibatches of the cells at ``order`` (positions into `indices`), prepared ahead.
 
+        ``for_loss``: also pass the likelihood the non-zero counts (training and validation).
         Close the returned generator (or exhaust it) to stop the preparing thread.
         """
         device = torch.device(device)
         chunks = (order[start:start + batch_size] for start in range(0, len(order), batch_size))
-        host = (self.host_batch(chunk, pin=device.type == "cuda") for chunk in chunks)
+        host = (self.host_batch(chunk, pin=device.type == "cuda", for_loss=for_loss)
+                for chunk in chunks)
         if prefetch > 0:
             host = prefetched(host, prefetch)
         try:
@@ -101,13 +105,28 @@ class CellData:
 
 
 class SparseRows(NamedTuple):
-    """CSR rows as flat positions into the dense ``(n_cells, n_genes)`` block and their counts."""
+    """CSR rows as flat positions into the dense ``(n_cells, n_genes)`` block and their counts.
+
+    ``log_factorial`` is None unless the rows are for a loss (see `CellData.batches`).
+    """
 
     nonzero: NonZero
     shape: tuple[int, int]
 
 
-def _sparse_rows(rows) -> SparseRows:
+# lgamma(k + 1) of the counts a minibatch usually holds: a lookup instead of gammaln per batch.
+_LOG_FACTORIAL = special.gammaln(np.arange(4096) + 1.0).astype(np.float32)
+
+
+def _log_factorial(counts: np.ndarray) -> np.ndarray:
+    whole = counts.astype(np.int64)
+    if (whole == counts).all() and whole.min(initial=0) >= 0 \
+            and whole.max(initial=0) < len(_LOG_FACTORIAL):
+        return _LOG_FACTORIAL[whole]
+    return special.gammaln(counts.astype(np.float64) + 1).astype(np.float32)
+
+
+def _sparse_rows(rows, *, for_loss: bool = True) -> SparseRows:
     """Entries of CSR ``rows`` once each and non-zero (duplicates summed, stored zeros dropped)."""
     rows = sparse.csr_matrix(rows)
     if not rows.has_canonical_format or not np.all(rows.data):
@@ -117,9 +136,9 @@ def _sparse_rows(rows) -> SparseRows:
     n_cells, n_genes = rows.shape
     starts = np.repeat(np.arange(n_cells, dtype=np.int64) * n_genes, np.diff(rows.indptr))
     counts = np.asarray(rows.data, dtype=np.float32)
+    log_factorial = torch.from_numpy(_log_factorial(counts)) if for_loss else None
     nonzero = NonZero(torch.from_numpy(starts + rows.indices.astype(np.int64)),
-                      torch.from_numpy(counts),
-                      torch.from_numpy(special.gammaln(counts + 1).astype(np.float32)))
+                      torch.from_numpy(counts), log_factorial)
     return SparseRows(nonzero, (n_cells, n_genes))
 
 
@@ -141,11 +160,13 @@ def to_device(batch: dict, device: torch.device) -> dict:
            if key != X_KEY}
     x = batch[X_KEY]
     if isinstance(x, SparseRows):
-        nonzero = NonZero(*(t.to(device, non_blocking=True) for t in x.nonzero))
+        nonzero = NonZero(*(None if t is None else t.to(device, non_blocking=True)
+                            for t in x.nonzero))
         dense = torch.zeros(x.shape, device=device, dtype=nonzero.counts.dtype)
         dense.view(-1).index_copy_(0, nonzero.flat, nonzero.counts)
         out[X_KEY] = dense
-        out[NONZERO_KEY] = nonzero
+        if nonzero.log_factorial is not None:
+            out[NONZERO_KEY] = nonzero
     else:
         out[X_KEY] = x.to(device, non_blocking=True)
     return out

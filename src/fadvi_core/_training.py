@@ -145,7 +145,7 @@ def _evaluate(fabric, module, data: CellData, batch_size: int, kl_weight: float)
     module.eval()
     positions = np.arange(fabric.global_rank, len(data), fabric.world_size)
     with torch.no_grad(), fabric.autocast():
-        for tensors in data.batches(positions, batch_size, fabric.device):
+        for tensors in data.batches(positions, batch_size, fabric.device, for_loss=True):
             _, _, output = module(tensors, loss_kwargs={"kl_weight": kl_weight})
             sums.add(output, tensors[X_KEY].shape[0])
     return sums.means(fabric, "validation")
@@ -186,7 +186,7 @@ def fit(fabric, module, train_data: CellData, validation_data: CellData | None,
         kl_weight = plan.kl_weight(epoch, global_step)
         order = shard_order(len(train_data), epoch, options.seed, fabric.global_rank,
                             fabric.world_size)
-        batches = train_data.batches(order, batch_size, fabric.device)
+        batches = train_data.batches(order, batch_size, fabric.device, for_loss=True)
         for step, tensors in enumerate(batches, start=1):
             if plan.n_steps_kl_warmup:
                 kl_weight = plan.kl_weight(epoch, global_step)

@@ -87,3 +87,15 @@ def test_dropout_drops_a_share_p_and_keeps_the_mean(p):
     assert abs(out.mean().item() - 1.0) < 0.02
     layer.eval()
     assert torch.equal(layer(x), x)
+
+
+def test_log_factorial_of_counts_matches_lgamma_for_whole_and_fractional_counts():
+    from scipy import special
+
+    from fadvi_core._data import _log_factorial
+
+    whole = np.array([1, 2, 7, 300, 5000], dtype=np.float32)  # 5000: past the lookup table
+    fractional = np.array([0.5, 1.25, 3.0], dtype=np.float32)
+    for counts in (whole, fractional):
+        np.testing.assert_allclose(_log_factorial(counts), special.gammaln(counts + 1.0),
+                                   rtol=1e-6)
