@@ -1,0 +1,321 @@
+"""Wiring of the annotation panel: withheld labels, manual annotation, imports, clusters.
+
+Edits go through the session's :class:`~fadvi_gui.session.workbench.Workbench` (undoable);
+this module turns panel requests into those calls, asks for file names, runs the clustering
+job and shows agreement with withheld labels in the predictions panel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pandas as pd
+from qtpy.QtCore import QObject
+
+from fadvi_gui.model import annotation as notes
+from fadvi_gui.model.clusters import majority_vote
+from fadvi_gui.model.keys import (
+    ACCEPTED_KEY, LATENT_L, LEIDEN_KEY, MAJORITY_KEY, PREDICTION_KEY, UNANNOTATED,
+)
+from fadvi_gui.model.steps import StepProgress
+from fadvi_gui.model.withheld import agreement
+from fadvi_gui.session import JobKind
+from fadvi_gui.tasks import clustering as cluster_tasks
+from fadvi_gui.wiring.prompts import Prompts
+
+if TYPE_CHECKING:
+    from fadvi_gui.panels.annotation import AnnotationPanel
+    from fadvi_gui.panels.data import DataPanel
+    from fadvi_gui.panels.predictions import PredictionsPanel
+    from fadvi_gui.panels.viewer import LatentView
+    from fadvi_gui.session import Session
+
+_TABLE_FILTER = "Tables (*.csv *.tsv *.txt);;All files (*)"
+
+
+class FilePrompts(Prompts, Protocol):
+    """:class:`Prompts` plus a question for a file to read."""
+
+    def ask_open_path(self, title: str, filters: str) -> str:
+        """Ask for an existing file; empty when the user cancelled."""
+
+
+class AnnotationWiring(QObject):
+    """Connects an :class:`AnnotationPanel` to a session, with the panels it touches.
+
+    Parameters
+    ----------
+    session
+        Owns the data; its ``workbench`` applies every edit.
+    panel
+        The annotation panel.
+    data_panel
+        Its labels column is switched to a withheld or annotation column on request.
+    predictions
+        Shows agreement with withheld labels under its review table.
+    viewer
+        Its selection is what gets labelled; it is coloured by the edited column.
+    prompts
+        Errors, file names, status messages (the main window).
+    """
+
+    def __init__(self, session: Session, panel: AnnotationPanel, data_panel: DataPanel,
+                 predictions: PredictionsPanel, viewer: LatentView, prompts: FilePrompts,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.panel, self.prompts = session, panel, prompts
+        self.data_panel, self.predictions, self.viewer = data_panel, predictions, viewer
+        self.workbench = session.workbench
+        self._selection = np.zeros(0, dtype=np.int64)
+        self._batches_listed: tuple = (None, None)
+        box = panel.annotate
+        box.column_changed.connect(self._on_annotate_column_changed)
+        box.new_column_requested.connect(self._on_annotate_new_column_requested)
+        box.label_requested.connect(self._on_annotate_label_requested)
+        box.rename_requested.connect(lambda c, old, new: self._edit(self.workbench.rename, c, old, new))
+        box.merge_requested.connect(lambda c, labels, new: self._edit(self.workbench.merge, c, labels, new))
+        box.train_requested.connect(self._on_annotate_train_requested)
+        box.import_requested.connect(self._on_annotate_import_requested)
+        box.export_requested.connect(self._on_annotate_export_requested)
+        stack = self.workbench.undo_stack
+        box.undo_button.clicked.connect(stack.undo)
+        box.redo_button.clicked.connect(stack.redo)
+        stack.canUndoChanged.connect(box.undo_button.setEnabled)
+        stack.canRedoChanged.connect(box.redo_button.setEnabled)
+        box.undo_button.setEnabled(False)
+        box.redo_button.setEnabled(False)
+        panel.withhold.withhold_requested.connect(self._on_withhold_requested)
+        panel.clusters.run_requested.connect(self._on_clusters_run_requested)
+        panel.clusters.cancel_requested.connect(lambda: session.cancel(JobKind.CLUSTER))
+        viewer.selection_changed.connect(self._on_viewer_selection_changed)
+        session.data_loaded.connect(self._on_session_data_loaded)
+        session.predictions_changed.connect(lambda _mode: self._refresh_results())
+        session.busy_changed.connect(lambda _text: self._refresh_can_cluster())
+        session.choices_changed.connect(lambda _c: self._refresh_withhold())
+        self.workbench.annotations_changed.connect(self._refresh_annotations)
+        self.workbench.withheld_changed.connect(lambda _r: self._refresh_results())
+
+    # ------------------------------------------------------------ session slots
+    def _on_session_data_loaded(self, _adata: Any) -> None:
+        self._selection = np.zeros(0, dtype=np.int64)
+        self._batches_listed = (None, None)
+        self.panel.clear()
+        self._refresh_annotations()
+        self._refresh_withhold()
+        self._refresh_results()
+
+    def _refresh_annotations(self) -> None:
+        adata = self.session.adata
+        if adata is None:
+            return
+        box = self.panel.annotate
+        box.set_columns(self.workbench.columns())
+        categorical = [str(c) for c, dtype in adata.obs.dtypes.items()
+                       if isinstance(dtype, pd.CategoricalDtype) and not str(c).startswith("_")]
+        starts = [c for c in (ACCEPTED_KEY, PREDICTION_KEY, MAJORITY_KEY, self.session.choices.labels_key,
+                              *categorical) if c and c in adata.obs]
+        box.set_start_choices([notes.EMPTY_START, *dict.fromkeys(starts)])
+        column = box.column()
+        if column in adata.obs:
+            box.set_labels(notes.label_counts(adata.obs[column]))
+        else:
+            box.label_list.clear()
+        self._refresh_results()
+
+    def _refresh_withhold(self) -> None:
+        adata, batch_key = self.session.adata, self.session.choices.batch_key
+        if adata is None:
+            return
+        listed = (id(adata), batch_key)
+        if listed != self._batches_listed:
+            self._batches_listed = listed
+            present = batch_key is not None and batch_key in adata.obs
+            self.panel.withhold.set_batches(sorted(adata.obs[batch_key].astype(str).unique())
+                                            if present else [])
+        record = self.workbench.withheld
+        self.panel.withhold.set_status(
+            f"Withheld {record.description} into '{record.column}'; the truth stays in "
+            f"'{record.truth_key}'." if record else "No labels are withheld.")
+
+    def _refresh_results(self) -> None:
+        """Agreement with withheld labels, and the clusters table, from the data as it is."""
+        adata, record = self.session.adata, self.workbench.withheld
+        widget = self.predictions.withheld_agreement
+        scored = agreement(adata, record) if adata is not None and record is not None else None
+        if scored is None:
+            widget.clear()
+        else:
+            widget.set_agreement(scored.sentence(record), scored.per_class)
+        if adata is not None and {LEIDEN_KEY, MAJORITY_KEY, PREDICTION_KEY} <= set(adata.obs.columns):
+            _voted, table = majority_vote(adata.obs[LEIDEN_KEY], adata.obs[PREDICTION_KEY])
+            self.panel.clusters.set_agreement(table)
+        else:
+            self.panel.clusters.table.setRowCount(0)
+        self._refresh_withhold()
+        self._refresh_can_cluster()
+
+    def _refresh_can_cluster(self) -> None:
+        adata = self.session.adata
+        blocked = self.session.blocked_reason(JobKind.CLUSTER)
+        ready = adata is not None and LATENT_L in adata.obsm and PREDICTION_KEY in adata.obs
+        controls = self.panel.clusters.run_controls
+        if not controls.is_running:
+            controls.set_can_run(ready and not blocked,
+                                 blocked or ("" if ready else "Predict labels first, then smooth "
+                                                              "them over clusters."))
+
+    def _on_viewer_selection_changed(self, indices: Any) -> None:
+        self._selection = np.asarray(indices, dtype=np.int64)
+        self.panel.annotate.set_selection_count(len(self._selection))
+
+    # ----------------------------------------------------------- annotation
+    def _edit(self, method: Any, *args: Any, **kwargs: Any) -> bool:
+        try:
+            method(*args, **kwargs)
+        except ValueError as exc:
+            self.prompts.show_error(str(exc))
+            return False
+        return True
+
+    def _on_annotate_column_changed(self, column: str) -> None:
+        adata = self.session.adata
+        if adata is not None and column in adata.obs:
+            self.panel.annotate.set_labels(notes.label_counts(adata.obs[column]))
+            self._colour_by(column)
+
+    def _on_annotate_new_column_requested(self, name: str, start_from: str) -> None:
+        if self._edit(self.workbench.new_column, name, start_from=start_from):
+            self.panel.annotate.set_columns(self.workbench.columns(), current=name.strip())
+            self._on_annotate_column_changed(name.strip())
+            self.panel.annotate.show_message(
+                f"New column '{name.strip()}'. Select cells in the viewer, type a name, then label them.")
+
+    def _on_annotate_label_requested(self, column: str, name: str) -> None:
+        n = len(self._selection)
+        if self._edit(self.workbench.label_cells, column, self._selection, name):
+            self.panel.annotate.show_message(f"Labelled {n:,} cells '{name.strip()}' in '{column}'. "
+                                             "Undo with Ctrl+Z.")
+            self._colour_by(column)
+
+    def _on_annotate_train_requested(self, column: str) -> None:
+        adata = self.session.adata
+        if adata is None or column not in adata.obs:
+            return
+        self._select_labels(column, UNANNOTATED)
+        self.prompts.status(f"The next training run learns from '{column}'.")
+
+    def _select_labels(self, column: str, unlabelled: str) -> None:
+        """Show the data again in the data panel with ``column`` as the labels column."""
+        session = self.session
+        name = session.path.name if session.path is not None else "data"
+        self.data_panel.set_data(session.adata, name, replace(session.choices, labels_key=column,
+                                                              unlabeled_category=unlabelled))
+
+    def _colour_by(self, column: str) -> None:
+        try:
+            self.viewer.set_colour_by(column)
+        except ValueError:
+            pass  # not listed yet (the viewer shows it after its next refresh)
+
+    # -------------------------------------------------------------- tables
+    def _on_annotate_import_requested(self) -> None:
+        adata = self.session.adata
+        if adata is None:
+            return
+        path = self.prompts.ask_open_path("Import annotations (cell name, label)", _TABLE_FILTER)
+        if not path:
+            return
+        try:
+            report = notes.match_table(adata.obs, notes.read_table(path))
+            if report.matched == 0:
+                raise ValueError(f"No cell name in the file's first column matches this data "
+                                 f"(first rows: {', '.join(report.unmatched[:3])}). Check that it "
+                                 "holds the cell names (obs_names).")
+            self.workbench.import_table(report)
+        except ValueError as exc:
+            self.prompts.show_error(str(exc))
+            return
+        text = report.summary(adata.n_obs)
+        self.panel.annotate.show_message(text)
+        self.prompts.status(text)
+        first = next((c for c, v in report.columns.items() if c in self.workbench.columns()), None)
+        if first is not None:
+            self.panel.annotate.set_columns(self.workbench.columns(), current=first)
+            self._on_annotate_column_changed(first)
+
+    def _on_annotate_export_requested(self, column: str) -> None:
+        adata = self.session.adata
+        if adata is None or not column:
+            return
+        path = self.prompts.ask_save_path(f"Export {column}", f"{column}.csv",
+                                          "CSV (*.csv);;Tab-separated (*.tsv)")
+        if not path:
+            return
+        if not path.lower().endswith((".csv", ".tsv", ".txt")):
+            path = f"{path}.csv"
+        try:
+            notes.export_column(adata.obs, column, path)
+        except (OSError, ValueError) as exc:
+            self.prompts.show_error(f"The annotation could not be exported: {exc}")
+            return
+        self.prompts.status(f"Exported '{column}' to {path}")
+
+    # ------------------------------------------------------------ withholding
+    def _on_withhold_requested(self, batches: list, fraction: Any) -> None:
+        session, record = self.session, self.workbench.withheld
+        labels_key = session.choices.labels_key
+        if record is not None and labels_key == record.column:
+            labels_key = record.truth_key  # withhold from the truth, not from a withheld copy
+        if session.adata is None or labels_key is None:
+            self.prompts.show_error("Pick the labels column in the data panel first.")
+            return
+        try:
+            record = self.workbench.withhold(labels_key=labels_key, batch_key=session.choices.batch_key,
+                                             batches=list(batches), fraction=fraction)
+        except ValueError as exc:
+            self.prompts.show_error(str(exc))
+            return
+        self._select_labels(record.column, record.unlabeled_category)
+        self.prompts.status(f"Withheld {record.description} into '{record.column}'. Train, then "
+                            "predict: the review shows the agreement with the hidden labels.")
+
+    # -------------------------------------------------------------- clusters
+    def _on_clusters_run_requested(self, resolution: float) -> None:
+        session, adata = self.session, self.session.adata
+        if adata is None or LATENT_L not in adata.obsm or PREDICTION_KEY not in adata.obs:
+            return
+        seed = session.training_settings.seed if session.training_settings is not None else 0
+        job = session.create_job(JobKind.CLUSTER, "Clustering z_l", cluster_tasks.cluster_and_vote,
+                                 np.asarray(adata.obsm[LATENT_L]), adata.obs[PREDICTION_KEY].to_numpy(),
+                                 resolution=resolution, seed=seed)
+        job.progress.connect(self._on_cluster_job_progress)
+        job.succeeded.connect(self._on_cluster_job_succeeded)
+        job.ended.connect(self._on_cluster_job_ended)
+        session.start_job(job)
+        self.panel.clusters.run_controls.show_started("Clustering z_l...")
+
+    def _on_cluster_job_progress(self, progress: Any) -> None:
+        if isinstance(progress, StepProgress):
+            bar = self.panel.clusters.run_controls.progress_bar
+            bar.setRange(0, progress.total)
+            bar.setValue(progress.done)
+            self.panel.clusters.run_controls.show_message(progress.text)
+
+    def _on_cluster_job_succeeded(self, run: cluster_tasks.ClusterRun | None) -> None:
+        if run is None or self.session.adata is None or len(run.clusters) != self.session.adata.n_obs:
+            return
+        self.workbench.set_columns(f"Leiden clusters at resolution {run.resolution:g}",
+                                   {LEIDEN_KEY: run.clusters, MAJORITY_KEY: run.voted})
+        self._colour_by(MAJORITY_KEY)
+
+    def _on_cluster_job_ended(self, outcome: str) -> None:
+        table = self.panel.clusters.table
+        message = (f"{table.rowCount()} clusters; each cell's majority label is in "
+                   f"'{MAJORITY_KEY}', its cluster in '{LEIDEN_KEY}'." if outcome == "finished" else "")
+        self.panel.clusters.run_controls.show_ended(outcome, message)
+        self._refresh_can_cluster()
+
+
+__all__ = ["AnnotationWiring", "FilePrompts"]
