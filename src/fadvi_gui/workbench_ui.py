@@ -16,7 +16,9 @@ from qtpy.QtGui import QKeySequence
 from qtpy.QtWidgets import QAction, QDockWidget, QFileDialog
 
 from fadvi_gui.panels.annotation import AnnotationPanel
+from fadvi_gui.panels.markers import MarkersPanel
 from fadvi_gui.wiring.annotation import AnnotationWiring
+from fadvi_gui.wiring.markers import MarkersWiring
 
 if TYPE_CHECKING:
     from fadvi_gui.main_window import MainWindow
@@ -29,6 +31,9 @@ class WorkbenchUi:
     annotation_panel: AnnotationPanel
     annotation_dock: QDockWidget
     annotation_wiring: AnnotationWiring
+    markers_panel: MarkersPanel
+    markers_dock: QDockWidget
+    markers_wiring: MarkersWiring
     undo_action: QAction
     redo_action: QAction
     withhold_action: QAction
@@ -41,9 +46,13 @@ def install_workbench(window: MainWindow) -> WorkbenchUi:
     panel = AnnotationPanel()
     dock = window.add_dock("Annotation", panel, "annotationDock", Qt.RightDockWidgetArea)
     window.tabifyDockWidget(window.explain_dock, dock)
+    markers = MarkersPanel()
+    markers_dock = window.add_dock("Marker Genes", markers, "markersDock", Qt.RightDockWidgetArea)
+    window.tabifyDockWidget(dock, markers_dock)
     window.predictions_dock.raise_()
     wiring = AnnotationWiring(window.session, panel, window.data_panel, window.predictions_panel,
                               window.viewer, window, window)
+    markers_wiring = MarkersWiring(window.session, markers, window.viewer, window, window)
     stack = window.session.workbench.undo_stack
     edit_menu = window.menuBar().addMenu("&Edit")
     window.menuBar().insertMenu(window.view_menu.menuAction(), edit_menu)
@@ -56,8 +65,8 @@ def install_workbench(window: MainWindow) -> WorkbenchUi:
     edit_menu.addSeparator()
     withhold = edit_menu.addAction("&Withhold Labels...")
     withhold.triggered.connect(lambda _checked=False: _show(dock, panel.withhold))
-    window.view_menu.addAction(dock.toggleViewAction())
-    return WorkbenchUi(panel, dock, wiring, undo, redo, withhold)
+    return WorkbenchUi(panel, dock, wiring, markers, markers_dock, markers_wiring, undo, redo,
+                       withhold)
 
 
 def _show(dock: QDockWidget, widget) -> None:

@@ -38,7 +38,7 @@ class ClusterBox(QGroupBox):
         self.run_controls = RunControls(
             ["Cluster z_l and vote"], idle_text="Predict labels first, then smooth them over clusters.",
             ready_text="Ready: Leiden clusters of z_l, then the majority prediction in each.",
-            ended_texts={"finished": "Clusters and majority votes are in the data."})
+            ended_texts={"finished": "Clusters and majority votes are in the data."}, keep_outcome=True)
         self.run_button = self.run_controls.run_buttons[0]
         self.run_button.clicked.connect(lambda: self.run_requested.emit(self.resolution_spin.value()))
         self.run_controls.cancel_requested.connect(self.cancel_requested)
