@@ -1,7 +1,8 @@
 """The workbench's part of the main window: its docks, menu entries and wiring.
 
 :func:`install_workbench` adds the Annotation dock (withheld labels, manual annotation,
-majority voting), the Edit menu's Undo and Redo (Ctrl+Z, Ctrl+Shift+Z), and wires them to
+majority voting), the Marker Genes dock, the Edit menu's Undo and Redo (Ctrl+Z,
+Ctrl+Shift+Z) and Withhold Labels, and File > Save Project / Open Project, and wires them to
 the window's session, so ``main_window`` needs one line for all of it.
 """
 
@@ -19,6 +20,7 @@ from fadvi_gui.panels.annotation import AnnotationPanel
 from fadvi_gui.panels.markers import MarkersPanel
 from fadvi_gui.wiring.annotation import AnnotationWiring
 from fadvi_gui.wiring.markers import MarkersWiring
+from fadvi_gui.wiring.project import ProjectWiring
 
 if TYPE_CHECKING:
     from fadvi_gui.main_window import MainWindow
@@ -34,6 +36,9 @@ class WorkbenchUi:
     markers_panel: MarkersPanel
     markers_dock: QDockWidget
     markers_wiring: MarkersWiring
+    project_wiring: ProjectWiring
+    save_project_action: QAction
+    open_project_action: QAction
     undo_action: QAction
     redo_action: QAction
     withhold_action: QAction
@@ -53,6 +58,16 @@ def install_workbench(window: MainWindow) -> WorkbenchUi:
     wiring = AnnotationWiring(window.session, panel, window.data_panel, window.predictions_panel,
                               window.viewer, window, window)
     markers_wiring = MarkersWiring(window.session, markers, window.viewer, window, window)
+    projects = ProjectWiring(window.session, window.data_panel, window.predictions_panel,
+                             window.viewer, window, window)
+    save_project = QAction("Save &Project...", window)
+    save_project.setShortcut(QKeySequence("Ctrl+Shift+P"))
+    save_project.triggered.connect(lambda _checked=False: projects.save_project())
+    open_project = QAction("Open Pro&ject...", window)
+    open_project.triggered.connect(lambda _checked=False: projects.open_project())
+    window.file_menu.insertAction(window.quit_action, open_project)
+    window.file_menu.insertAction(window.quit_action, save_project)
+    window.file_menu.insertSeparator(window.quit_action)
     stack = window.session.workbench.undo_stack
     edit_menu = window.menuBar().addMenu("&Edit")
     window.menuBar().insertMenu(window.view_menu.menuAction(), edit_menu)
@@ -65,8 +80,8 @@ def install_workbench(window: MainWindow) -> WorkbenchUi:
     edit_menu.addSeparator()
     withhold = edit_menu.addAction("&Withhold Labels...")
     withhold.triggered.connect(lambda _checked=False: _show(dock, panel.withhold))
-    return WorkbenchUi(panel, dock, wiring, markers, markers_dock, markers_wiring, undo, redo,
-                       withhold)
+    return WorkbenchUi(panel, dock, wiring, markers, markers_dock, markers_wiring, projects,
+                       save_project, open_project, undo, redo, withhold)
 
 
 def _show(dock: QDockWidget, widget) -> None:

@@ -24,6 +24,7 @@ from fadvi_gui.model.choices import DataChoices, TrainingSettings
 from fadvi_gui.model.embedding import METHODS, SPACES, embedding_key
 from fadvi_gui.model.keys import LATENT_KEYS, PREDICTION_KEY, THRESHOLDED_KEY
 from fadvi_gui.session.jobs import JobKind, blocker, wait_text
+from fadvi_gui.session.project import ProjectFiles
 from fadvi_gui.session.workbench import Workbench
 from fadvi_gui.session.workers import Job, wait_for_workers
 from fadvi_gui.tasks import data as data_tasks
@@ -110,6 +111,8 @@ class Session(QObject):
         self._check_generation = 0
         #: Annotation columns, withheld labels and their undo history (`session.workbench`).
         self.workbench = Workbench(self)
+        #: Save Project / Open Project (`session.project`).
+        self.projects = ProjectFiles(self)
 
     # ------------------------------------------------------------------ state
     @property
@@ -328,13 +331,15 @@ class Session(QObject):
         self.reference_model = model
         self.reference_model_changed.emit(model)
 
-    def adopt_model(self, model: Any) -> None:
+    def adopt_model(self, model: Any, *, latents: dict | None = None) -> None:
         """Use ``model`` (trained, or mapped onto the open data) for the open data.
 
-        The model's cells must be the session's cells, in the same order.
+        The model's cells must be the session's cells, in the same order. ``latents`` are the
+        model's latent spaces when already known (a reopened project); otherwise they are
+        computed again.
         """
         self.model = model
-        self.latents = None
+        self.latents = latents
         self.model_trained.emit(model)
 
     # ---------------------------------------------------------------- results

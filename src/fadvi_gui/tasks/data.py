@@ -186,7 +186,8 @@ def save_annotated(
     Returns
     -------
     dict of str to ndarray
-        The latents written to ``obsm`` (empty without a model).
+        The latents written to ``obsm`` (empty without a model). With a trained model, a
+        rerun script is written beside ``path`` too (:func:`write_rerun`).
     """
     from fadvi_gui.model.results_io import save_annotated_h5ad
 
@@ -194,7 +195,24 @@ def save_annotated(
         latents = compute_latents(control, model) if model is not None else {}
     save_annotated_h5ad(adata, path, settings=plain_uns(params or {}), seed=seed,
                         latents=latents, source=source)
+    if model is not None and params and "training" in params:
+        write_rerun(path, model, params)
     return dict(latents)
 
 
-__all__ = ["DEMO_HIDDEN_BATCH", "check_input", "plain_uns", "read_data", "read_demo", "save_annotated"]
+def write_rerun(path: str | os.PathLike, model: FADVI, params: Mapping[str, Any]) -> Path:
+    """Write ``<stem>_rerun.py`` beside the exported ``path``: the fadvi_core calls that retrain
+    ``model`` (:func:`fadvi_gui.model.rerun.rerun_script`). Returns the script's path."""
+    from fadvi_gui.model.rerun import rerun_script, write_rerun_script
+    from fadvi_gui.model.results_io import package_versions
+
+    history = getattr(model, "history_", None) or {}
+    epochs = max((len(frame) for frame in history.values()), default=0) or None
+    text = rerun_script(Path(path).name, setup=dict(params.get("setup", {})),
+                        model_kwargs=dict(params.get("model", {})),
+                        training=dict(params["training"]), epochs_trained=epochs,
+                        versions=package_versions())
+    return write_rerun_script(path, text)
+
+
+__all__ = ["DEMO_HIDDEN_BATCH", "check_input", "plain_uns", "read_data", "read_demo", "save_annotated", "write_rerun"]
