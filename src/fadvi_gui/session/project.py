@@ -67,16 +67,22 @@ class ProjectFiles(QObject):
         if session.adata is None:
             session.error.emit("Open data before saving a project.", "")
             return
+        if session.blocked_reason(JobKind.PROJECT):
+            session.error.emit(session.blocked_reason(JobKind.PROJECT), "")
+            return
         job = session.run_job(JobKind.PROJECT, f"Saving {Path(path).name}", project_tasks.save_project,
                               session.adata, path, state=self.state(viewer=viewer),
                               data_path=session.path, selection=selection, model=session.model)
-        job.succeeded.connect(self.saved)
+        job.succeeded.connect(lambda written: self.saved.emit(str(written)))
 
     def open(self, path: str | Path, *, accept_changed_data: bool = False) -> None:
         """Open the project at ``path`` in a worker (its data file is checked first)."""
         session = self._session
         if session.is_training:
             session.error.emit("Cancel training before opening a project.", "")
+            return
+        if session.blocked_reason(JobKind.PROJECT):
+            session.error.emit(session.blocked_reason(JobKind.PROJECT), "")
             return
         if accept_changed_data:
             self._start_open(path, True)
