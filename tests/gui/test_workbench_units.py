@@ -97,3 +97,38 @@ def test_project_round_trip_and_refusals(cells, tmp_path):
         archive.writestr("obsm.npz", buffer.getvalue())
     with pytest.raises(ProjectFileError, match="damaged"):
         read_project(tmp_path / "evil.fadvi")
+
+
+class _StopAfter:
+    """A task control that asks to stop once ``n`` progress reports were made."""
+
+    def __init__(self, n: int) -> None:
+        self.reports: list = []
+        self.n = n
+
+    def report(self, value, *, force: bool = False) -> None:
+        self.reports.append(value)
+
+    def should_stop(self) -> bool:
+        return len(self.reports) >= self.n
+
+
+def test_marker_genes_report_progress_and_stop_between_groups():
+    from scvi.data import synthetic_iid
+
+    from fadvi_gui.model.markers import MarkerRequest
+    from fadvi_gui.tasks.markers import rank_markers
+
+    adata = synthetic_iid(batch_size=60, n_genes=40, n_labels=3)
+    request = MarkerRequest(groupby="labels", n_top=2)
+    assert rank_markers(_StopAfter(2), adata, request) is None  # stopped after the first group
+    control = _StopAfter(10**6)
+    result = rank_markers(control, adata, request)
+    assert result.groups == ["label_0", "label_1", "label_2"]
+    assert result.mean.shape[0] == 3 and result.fraction.to_numpy().max() <= 1
+    assert [p.done for p in control.reports] == [0, 1, 2, 3]
+    selection = rank_markers(_StopAfter(10**6), adata,
+                             MarkerRequest(selection=tuple(range(20)), n_top=3))
+    assert selection.groups == ["selection"] and list(selection.mean.index) == ["selection", "rest"]
+    with pytest.raises(ValueError, match="Nothing to compare"):
+        rank_markers(_StopAfter(10**6), adata, MarkerRequest(selection=(1,)))

@@ -91,7 +91,7 @@ class AnnotationWiring(QObject):
         panel.clusters.cancel_requested.connect(lambda: session.cancel(JobKind.CLUSTER))
         viewer.selection_changed.connect(self._on_viewer_selection_changed)
         session.data_loaded.connect(self._on_session_data_loaded)
-        session.predictions_changed.connect(lambda _mode: self._refresh_results())
+        session.cells_changed.connect(self._refresh_annotations)  # new columns to start from
         session.busy_changed.connect(lambda _text: self._refresh_can_cluster())
         session.choices_changed.connect(lambda _c: self._refresh_withhold())
         self.workbench.annotations_changed.connect(self._refresh_annotations)

@@ -50,36 +50,41 @@ class AnnotateBox(QGroupBox):
         self.new_name_edit = QLineEdit("fadvi_annotation")
         self.start_combo = QComboBox()
         self.start_combo.setToolTip("The new column starts as a copy of this one (or empty).")
-        self.new_button = QPushButton("New column")
+        self.new_button = QPushButton("Create")
         self.new_button.clicked.connect(
             lambda: self.new_column_requested.emit(self.new_name_edit.text(), self.start_combo.currentText()))
         self.name_combo = QComboBox()
         self.name_combo.setEditable(True)
         self.name_combo.setInsertPolicy(QComboBox.NoInsert)
         self.name_combo.lineEdit().setPlaceholderText("label name, new or existing")
-        self.label_button = QPushButton("Label selection")
+        self.label_button = QPushButton("Label")
         self.label_button.clicked.connect(
             lambda: self.label_requested.emit(self.column(), self.name_combo.currentText()))
         self.label_list = QListWidget()
         self.label_list.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.label_list.itemSelectionChanged.connect(self._update_buttons)
         self.label_list.setMaximumHeight(160)
-        self.rename_button = QPushButton("Rename to name")
-        self.rename_button.setToolTip("Rename the label picked in the list to the name above.")
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.setToolTip("Rename the label picked in the list to the name typed above.")
         self.rename_button.clicked.connect(self._on_rename_button_clicked)
-        self.merge_button = QPushButton("Merge into name")
-        self.merge_button.setToolTip("Replace every label picked in the list by the name above.")
+        self.merge_button = QPushButton("Merge")
+        self.merge_button.setToolTip("Replace every label picked in the list by the name typed above.")
         self.merge_button.clicked.connect(
             lambda: self.merge_requested.emit(self.column(), self.picked_labels(), self.name_combo.currentText()))
         self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Undo the last annotation edit (Ctrl+Z).")
         self.redo_button = QPushButton("Redo")
-        self.train_button = QPushButton("Use as training labels")
+        self.redo_button.setToolTip("Redo the edit just undone (Ctrl+Shift+Z).")
+        self.train_button = QPushButton("Train on it")
         self.train_button.setToolTip("Select this column as the labels column: the next training "
                                      "run learns from your annotation ('Unlabelled' cells are predicted).")
         self.train_button.clicked.connect(lambda: self.train_requested.emit(self.column()))
-        self.import_button = QPushButton("Import CSV/TSV...")
+        self.import_button = QPushButton("Import...")
+        self.import_button.setToolTip("Import annotations from a CSV or TSV file: cell name in the "
+                                      "first column, labels (and any other values) in the next.")
         self.import_button.clicked.connect(self.import_requested)
-        self.export_button = QPushButton("Export column...")
+        self.export_button = QPushButton("Export...")
+        self.export_button.setToolTip("Export this column as CSV or TSV (cell name, label).")
         self.export_button.clicked.connect(lambda: self.export_requested.emit(self.column()))
         self.status_label = QLabel("Make an annotation column, select cells in the viewer, "
                                    "then label them.")
@@ -91,7 +96,7 @@ class AnnotateBox(QGroupBox):
         grid = QGridLayout()
         grid.addWidget(QLabel("Column"), 0, 0)
         grid.addWidget(self.column_combo, 0, 1, 1, 2)
-        grid.addWidget(QLabel("New"), 1, 0)
+        grid.addWidget(QLabel("New column"), 1, 0)
         grid.addWidget(self.new_name_edit, 1, 1)
         grid.addWidget(self.new_button, 1, 2)
         grid.addWidget(QLabel("from"), 2, 0)
@@ -149,7 +154,7 @@ class AnnotateBox(QGroupBox):
     def set_selection_count(self, n: int) -> None:
         """The viewer's selection holds ``n`` cells."""
         self._n_selected = int(n)
-        self.label_button.setText(f"Label {n:,} selected cells" if n else "Label selection")
+        self.label_button.setText(f"Label {n:,} cells" if n else "Label")
         self._update_buttons()
 
     def show_message(self, text: str) -> None:

@@ -91,7 +91,7 @@ class MarkerPlot(pg.PlotWidget):
             brushes = [pg.mkBrush(*c) for c in colours]
             self.dots.setData(x=gx.ravel(), y=gy.ravel(), size=sizes, brush=brushes)
         if n_genes:
-            self.plotItem.setRange(xRange=(-0.6, n_groups + 1.6), yRange=(-4.5, n_genes - 0.4),
+            self.plotItem.setRange(xRange=(-0.6, n_groups + 1.6), yRange=(-6.0, n_genes - 0.4),
                                    padding=0)
 
     def gene_at(self, y: float) -> str | None:

@@ -9,7 +9,7 @@ from qtpy.QtWidgets import (
 )
 
 #: Most class rows shown before the table scrolls.
-_VISIBLE_ROWS = 6
+_VISIBLE_ROWS = 3
 
 
 class WithheldAgreement(QWidget):
