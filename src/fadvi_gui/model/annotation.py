@@ -30,17 +30,38 @@ def _categorical(values: ArrayLike) -> pd.Categorical:
     """Return ``values`` as a categorical of strings, missing values unannotated, categories sorted."""
     text = pd.Series(np.asarray(values, dtype=object)).where(lambda s: s.notna(), UNANNOTATED)
     text = text.astype(str).to_numpy(dtype=object)
-    categories = sorted(set(text) - {UNANNOTATED}) + ([UNANNOTATED] if UNANNOTATED in text else [])
-    return pd.Categorical(text, categories=categories)
+    return _tidy(pd.Categorical(text))
+
+
+def _tidy(values: pd.Categorical) -> pd.Categorical:
+    """Drop unused categories; sort the rest, with unannotated last."""
+    codes = np.asarray(values.codes)
+    names = [str(c) for c in values.categories]
+    used = np.bincount(codes[codes >= 0], minlength=len(names)) > 0
+    kept = [n for n, u in zip(names, used) if u]
+    order = sorted(set(kept) - {UNANNOTATED}) + ([UNANNOTATED] if UNANNOTATED in kept else [])
+    position = {n: i for i, n in enumerate(order)}
+    lookup = np.array([position.get(n, -1) for n in names] + [-1], dtype=np.int32)
+    return pd.Categorical.from_codes(lookup[codes], categories=order)
+
+
+def _text_categorical(values: pd.Series | pd.Categorical) -> pd.Categorical:
+    """Return ``values`` as a categorical of strings without missing values (fast when it is one)."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.Categorical) and all(isinstance(c, str) for c in values.categories) \
+            and not values.isna().any():
+        return values
+    return _categorical(values)
 
 
 def new_column(obs: pd.DataFrame, start_from: str = EMPTY_START) -> pd.Categorical:
     """Return the values of a new annotation column: a copy of ``obs[start_from]``, or all unannotated."""
     if start_from == EMPTY_START:
-        return _categorical(np.full(len(obs), UNANNOTATED, dtype=object))
+        return pd.Categorical.from_codes(np.zeros(len(obs), dtype=np.int8), categories=[UNANNOTATED])
     if start_from not in obs:
         raise ValueError(f"The data has no column '{start_from}' to start the annotation from.")
-    return _categorical(obs[start_from].astype(object).to_numpy())
+    return _text_categorical(obs[start_from]).copy()
 
 
 def label_cells(values: pd.Series | pd.Categorical, indices: ArrayLike, name: str) -> pd.Categorical:
@@ -58,9 +79,12 @@ def label_cells(values: pd.Series | pd.Categorical, indices: ArrayLike, name: st
     if positions.size == 0:
         raise ValueError("Select cells first: draw a lasso or rectangle in the viewer, "
                          "click legend entries, or pick rows in the review table.")
-    out = np.asarray(values, dtype=object).copy()
-    out[positions] = name
-    return _categorical(out)
+    cat = _text_categorical(values)
+    if name not in cat.categories:
+        cat = cat.add_categories([name])
+    codes = np.asarray(cat.codes).astype(np.int32)
+    codes[positions] = cat.categories.get_loc(name)
+    return _tidy(pd.Categorical.from_codes(codes, categories=cat.categories))
 
 
 def rename_label(values: pd.Series | pd.Categorical, old: str, new: str) -> pd.Categorical:
@@ -79,18 +103,22 @@ def merge_labels(values: pd.Series | pd.Categorical, labels: list[str], new: str
     new = str(new).strip()
     if not new:
         raise ValueError("Type the new label name.")
-    out = np.asarray(values, dtype=object).astype(str)
-    hit = np.isin(out, [str(x) for x in labels])
-    if not hit.any():
+    cat = _text_categorical(values)
+    merged = {str(x) for x in labels} & {str(c) for c in cat.categories}
+    if not merged:
         raise ValueError(f"No cell carries {', '.join(map(str, labels))}.")
-    out = out.astype(object)
-    out[hit] = new
-    return _categorical(out)
+    names = [new if str(c) in merged else str(c) for c in cat.categories]
+    unique = list(dict.fromkeys(names))
+    lookup = np.array([unique.index(n) for n in names], dtype=np.int32)
+    codes = lookup[np.asarray(cat.codes)]
+    return _tidy(pd.Categorical.from_codes(codes, categories=unique))
 
 
 def label_counts(values: pd.Series | pd.Categorical) -> pd.Series:
     """Return cells per label, largest first, unannotated last."""
-    counts = pd.Series(np.asarray(values, dtype=object)).astype(str).value_counts()
+    counts = pd.Series(_text_categorical(values)).value_counts()
+    counts = counts[counts > 0]
+    counts.index = counts.index.astype(str)
     order = [c for c in counts.index if c != UNANNOTATED] + [c for c in counts.index if c == UNANNOTATED]
     return counts[order]
 
