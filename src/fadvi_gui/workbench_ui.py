@@ -18,6 +18,7 @@ from qtpy.QtWidgets import QAction, QDockWidget, QFileDialog
 
 from fadvi_gui.panels.annotation import AnnotationPanel
 from fadvi_gui.panels.markers import MarkersPanel
+from fadvi_gui.session import JobKind
 from fadvi_gui.wiring.annotation import AnnotationWiring
 from fadvi_gui.wiring.markers import MarkersWiring
 from fadvi_gui.wiring.project import ProjectWiring
@@ -80,6 +81,17 @@ def install_workbench(window: MainWindow) -> WorkbenchUi:
     edit_menu.addSeparator()
     withhold = edit_menu.addAction("&Withhold Labels...")
     withhold.triggered.connect(lambda _checked=False: _show(dock, panel.withhold))
+    session = window.session
+
+    def refresh_actions(*_args: object) -> None:
+        free = session.blocker(JobKind.PROJECT) is None
+        save_project.setEnabled(free and session.adata is not None)
+        open_project.setEnabled(free)
+        withhold.setEnabled(session.adata is not None)
+
+    session.data_loaded.connect(refresh_actions)
+    session.busy_changed.connect(refresh_actions)
+    refresh_actions()
     return WorkbenchUi(panel, dock, wiring, markers, markers_dock, markers_wiring, projects,
                        save_project, open_project, undo, redo, withhold)
 

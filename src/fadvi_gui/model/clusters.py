@@ -28,16 +28,18 @@ def majority_vote(clusters: ArrayLike, predictions: ArrayLike) -> tuple[pd.Categ
         ``majority`` and ``agreement`` (share of the cluster's cells predicted as the
         majority, 0 to 1), in cluster order. Ties go to the label that sorts first.
     """
-    frame = pd.DataFrame({"cluster": np.asarray(clusters).astype(str),
-                          "label": np.asarray(predictions, dtype=object).astype(str)})
-    counts = frame.groupby(["cluster", "label"]).size().rename("n").reset_index()
+    frame = pd.DataFrame({"cluster": pd.Categorical(np.asarray(clusters).astype(str)),
+                          "label": pd.Categorical(np.asarray(predictions, dtype=object).astype(str))})
+    counts = frame.groupby(["cluster", "label"], observed=True).size().rename("n").reset_index()
+    counts["cluster"] = counts["cluster"].astype(str)
+    counts["label"] = counts["label"].astype(str)
     counts = counts.sort_values(["cluster", "n", "label"], ascending=[True, False, True])
     top = counts.drop_duplicates("cluster").set_index("cluster")
-    sizes = frame.groupby("cluster").size()
+    sizes = counts.groupby("cluster")["n"].sum()
     table = pd.DataFrame({"cells": sizes, "majority": top["label"].reindex(sizes.index),
                           "agreement": (top["n"].reindex(sizes.index) / sizes).astype(float)})
     table = table.loc[sorted(table.index, key=_cluster_order)]
-    voted = frame["cluster"].map(table["majority"]).to_numpy(dtype=object)
+    voted = frame["cluster"].astype(str).map(table["majority"]).to_numpy(dtype=object)
     return pd.Categorical(voted), table
 
 

@@ -66,9 +66,9 @@ def read_record(adata: AnnData) -> WithheldLabels | None:
 
 def withheld_mask(adata: AnnData, record: WithheldLabels) -> np.ndarray:
     """Return ``(n_cells,)`` True where a real label was hidden in ``record.column``."""
-    hidden = adata.obs[record.column].astype(str).to_numpy() == record.unlabeled_category
+    hidden = (adata.obs[record.column] == record.unlabeled_category).to_numpy(dtype=bool)
     truth = adata.obs[record.truth_key]
-    known = truth.notna().to_numpy() & (truth.astype(str).to_numpy() != record.unlabeled_category)
+    known = truth.notna().to_numpy() & (truth != record.unlabeled_category).to_numpy(dtype=bool)
     return hidden & known
 
 
@@ -197,8 +197,8 @@ def agreement(adata: AnnData, record: WithheldLabels, *,
     if prediction_key not in adata.obs:
         return None
     mask = withheld_mask(adata, record)
-    predicted = adata.obs[prediction_key].astype(str).to_numpy()[mask]
-    truth = adata.obs[record.truth_key].astype(str).to_numpy()[mask]
+    predicted = adata.obs[prediction_key][mask].astype(str).to_numpy()
+    truth = adata.obs[record.truth_key][mask].astype(str).to_numpy()
     if len(truth) == 0:
         return None
     frame = pd.DataFrame({"label": truth, "agree": predicted == truth})

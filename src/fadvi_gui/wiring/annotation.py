@@ -91,7 +91,8 @@ class AnnotationWiring(QObject):
         panel.clusters.cancel_requested.connect(lambda: session.cancel(JobKind.CLUSTER))
         viewer.selection_changed.connect(self._on_viewer_selection_changed)
         session.data_loaded.connect(self._on_session_data_loaded)
-        session.cells_changed.connect(self._refresh_annotations)  # new columns to start from
+        session.cells_changed.connect(self._refresh_start_choices)
+        session.predictions_changed.connect(lambda _mode: self._refresh_results())
         session.busy_changed.connect(lambda _text: self._refresh_can_cluster())
         session.choices_changed.connect(lambda _c: self._refresh_withhold())
         self.workbench.annotations_changed.connect(self._refresh_annotations)
@@ -112,17 +113,23 @@ class AnnotationWiring(QObject):
             return
         box = self.panel.annotate
         box.set_columns(self.workbench.columns())
-        categorical = [str(c) for c, dtype in adata.obs.dtypes.items()
-                       if isinstance(dtype, pd.CategoricalDtype) and not str(c).startswith("_")]
-        starts = [c for c in (ACCEPTED_KEY, PREDICTION_KEY, MAJORITY_KEY, self.session.choices.labels_key,
-                              *categorical) if c and c in adata.obs]
-        box.set_start_choices([notes.EMPTY_START, *dict.fromkeys(starts)])
+        self._refresh_start_choices()
         column = box.column()
         if column in adata.obs:
             box.set_labels(notes.label_counts(adata.obs[column]))
         else:
             box.label_list.clear()
         self._refresh_results()
+
+    def _refresh_start_choices(self) -> None:
+        adata = self.session.adata
+        if adata is None:
+            return
+        categorical = [str(c) for c, dtype in adata.obs.dtypes.items()
+                       if isinstance(dtype, pd.CategoricalDtype) and not str(c).startswith("_")]
+        starts = [c for c in (ACCEPTED_KEY, PREDICTION_KEY, MAJORITY_KEY, self.session.choices.labels_key,
+                              *categorical) if c and c in adata.obs]
+        self.panel.annotate.set_start_choices([notes.EMPTY_START, *dict.fromkeys(starts)])
 
     def _refresh_withhold(self) -> None:
         adata, batch_key = self.session.adata, self.session.choices.batch_key
