@@ -73,7 +73,10 @@ class ProjectFiles(QObject):
         job = session.run_job(JobKind.PROJECT, f"Saving {Path(path).name}", project_tasks.save_project,
                               session.adata, path, state=self.state(viewer=viewer),
                               data_path=session.path, selection=selection, model=session.model)
-        job.succeeded.connect(lambda written: self.saved.emit(str(written)))
+        written: list[str] = []
+        job.succeeded.connect(lambda target: written.append(str(target)))
+        # Told once the job has ended, so the next project job may start at once.
+        job.ended.connect(lambda outcome: written and outcome == "finished" and self.saved.emit(written[0]))
 
     def open(self, path: str | Path, *, accept_changed_data: bool = False) -> None:
         """Open the project at ``path`` in a worker (its data file is checked first)."""
