@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from conftest import wait_checked
+from conftest import wait_checked, write_demo_variant
 from qtpy.QtCore import Qt
 
 from fadvi_gui.model.keys import UNANNOTATED
@@ -45,6 +45,22 @@ def test_withhold_a_random_share_selects_the_new_column(qtbot, demo_window):
     assert "random 20%" in box.status_label.text()
     window.session.workbench.undo_stack.undo()  # back to the demo's batch 5p
     assert (window.session.adata.obs["cell_type_withheld"] == "Unknown").sum() == 430
+
+
+def test_withhold_chosen_batches_of_any_file(qtbot, tmp_path, window):
+    window.open_file(write_demo_variant(tmp_path / "mine.h5ad", normalise=False, keep_counts_layer=True))
+    wait_checked(qtbot, window)
+    assert window.session.choices.labels_key == "cell_type"  # nothing withheld in a user's file
+    box = window.workbench.annotation_panel.withhold
+    box.check_batch("3pv1")
+    qtbot.mouseClick(box.withhold_button, Qt.LeftButton)
+    wait_checked(qtbot, window)
+    obs = window.session.adata.obs
+    assert window.session.choices.labels_key == "cell_type_withheld"
+    assert window.session.choices.unlabeled_category == "Unknown"
+    hidden = (obs["batch"] == "3pv1").to_numpy()
+    assert (obs["cell_type_withheld"].astype(str)[hidden] == "Unknown").all()
+    assert "batch 3pv1" in box.status_label.text()
 
 
 def test_label_selection_then_undo_and_redo(qtbot, demo_window):
@@ -93,6 +109,11 @@ def test_rename_and_merge_labels(qtbot, demo_window):
     assert "Monocyte" not in set(window.session.adata.obs["curated"].astype(str))
     window.session.workbench.undo_stack.undo()
     assert "Monocyte" in set(window.session.adata.obs["curated"].astype(str))
+    # double-clicking a label selects its cells, ready to relabel
+    item = box.label_list.findItems("Monocyte", Qt.MatchStartsWith)[0]
+    box.label_list.itemDoubleClicked.emit(item)
+    expected = np.flatnonzero(truth.str.startswith("Mono").to_numpy())
+    np.testing.assert_array_equal(window.viewer.selected_indices(), expected)
 
 
 def test_use_annotation_as_training_labels(qtbot, demo_window):

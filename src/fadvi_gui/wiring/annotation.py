@@ -76,6 +76,7 @@ class AnnotationWiring(QObject):
         box.label_requested.connect(self._on_annotate_label_requested)
         box.rename_requested.connect(lambda c, old, new: self._edit(self.workbench.rename, c, old, new))
         box.merge_requested.connect(lambda c, labels, new: self._edit(self.workbench.merge, c, labels, new))
+        box.select_requested.connect(self._on_annotate_select_requested)
         box.train_requested.connect(self._on_annotate_train_requested)
         box.import_requested.connect(self._on_annotate_import_requested)
         box.export_requested.connect(self._on_annotate_export_requested)
@@ -205,6 +206,11 @@ class AnnotationWiring(QObject):
             self.panel.annotate.show_message(f"Labelled {n:,} cells '{name.strip()}' in '{column}'. "
                                              "Undo with Ctrl+Z.")
             self._colour_by(column)
+
+    def _on_annotate_select_requested(self, column: str, label: str) -> None:
+        adata = self.session.adata
+        if adata is not None and column in adata.obs:
+            self.viewer.set_selection(np.flatnonzero((adata.obs[column] == label).to_numpy(dtype=bool)))
 
     def _on_annotate_train_requested(self, column: str) -> None:
         adata = self.session.adata

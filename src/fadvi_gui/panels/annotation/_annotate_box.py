@@ -21,6 +21,8 @@ class AnnotateBox(QGroupBox):
         Make a column with this name, starting from this column (or "(empty)").
     label_requested(str, str)
         Label the selected cells with this name in this column (column, name).
+    select_requested(str, str)
+        Select the cells carrying this label in this column (a label was double-clicked).
     rename_requested(str, str, str)
         In the column, rename the label (column, old, new).
     merge_requested(str, list, str)
@@ -36,6 +38,7 @@ class AnnotateBox(QGroupBox):
     column_changed = Signal(str)
     new_column_requested = Signal(str, str)
     label_requested = Signal(str, str)
+    select_requested = Signal(str, str)
     rename_requested = Signal(str, str, str)
     merge_requested = Signal(str, list, str)
     train_requested = Signal(str)
@@ -64,6 +67,9 @@ class AnnotateBox(QGroupBox):
         self.label_list.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.label_list.itemSelectionChanged.connect(self._update_buttons)
         self.label_list.setMaximumHeight(160)
+        self.label_list.setToolTip("Double-click a label to select its cells in the viewer.")
+        self.label_list.itemDoubleClicked.connect(
+            lambda item: self.select_requested.emit(self.column(), item.data(Qt.UserRole)))
         self.rename_button = QPushButton("Rename")
         self.rename_button.setToolTip("Rename the label picked in the list to the name typed above.")
         self.rename_button.clicked.connect(self._on_rename_button_clicked)
