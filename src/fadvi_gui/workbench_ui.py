@@ -20,6 +20,7 @@ from fadvi_gui.panels.annotation import AnnotationPanel
 from fadvi_gui.panels.markers import MarkersPanel
 from fadvi_gui.session import JobKind
 from fadvi_gui.wiring.annotation import AnnotationWiring
+from fadvi_gui.wiring.clusters import ClustersWiring
 from fadvi_gui.wiring.markers import MarkersWiring
 from fadvi_gui.wiring.project import ProjectWiring
 
@@ -34,6 +35,7 @@ class WorkbenchUi:
     annotation_panel: AnnotationPanel
     annotation_dock: QDockWidget
     annotation_wiring: AnnotationWiring
+    clusters_wiring: ClustersWiring
     markers_panel: MarkersPanel
     markers_dock: QDockWidget
     markers_wiring: MarkersWiring
@@ -58,6 +60,7 @@ def install_workbench(window: MainWindow) -> WorkbenchUi:
     window.predictions_dock.raise_()
     wiring = AnnotationWiring(window.session, panel, window.data_panel, window.predictions_panel,
                               window.viewer, window, window)
+    clusters = ClustersWiring(window.session, panel.clusters, window.viewer, window)
     markers_wiring = MarkersWiring(window.session, markers, window.viewer, window, window)
     projects = ProjectWiring(window.session, window.data_panel, window.predictions_panel,
                              window.viewer, window, window)
@@ -92,7 +95,7 @@ def install_workbench(window: MainWindow) -> WorkbenchUi:
     session.data_loaded.connect(refresh_actions)
     session.busy_changed.connect(refresh_actions)
     refresh_actions()
-    return WorkbenchUi(panel, dock, wiring, markers, markers_dock, markers_wiring, projects,
+    return WorkbenchUi(panel, dock, wiring, clusters, markers, markers_dock, markers_wiring, projects,
                        save_project, open_project, undo, redo, withhold)
 
 

@@ -9,7 +9,7 @@ with Ctrl+Z and redone with Ctrl+Shift+Z; the user's original columns are never 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -68,6 +68,7 @@ class Workbench(QObject):
 
     @property
     def adata(self) -> AnnData | None:
+        """The session's data (None before a file is open)."""
         return self._session.adata
 
     # ------------------------------------------------------------------ state
@@ -153,7 +154,7 @@ class Workbench(QObject):
         shot[WITHHELD_KEY] = self.withheld
         return shot
 
-    def _apply(self, text: str, columns: Mapping[str, Any], *, add_columns: list[str] = (),
+    def _apply(self, text: str, columns: Mapping[str, Any], *, add_columns: Sequence[str] = (),
                withheld: held.WithheldLabels | None = None) -> None:
         before = self._snapshot(list(columns))
         after = {**before, **{name: pd.Series(values, index=self.adata.obs.index, name=name)

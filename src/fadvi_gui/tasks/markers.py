@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 #: Groups with fewer cells are left out (the test needs a few cells on each side).
 MIN_GROUP_CELLS = 3
 _SKIPPED = {UNANNOTATED, "Unknown", "Uncertain", "nan"}
+_METHOD_WORDS = {"wilcoxon": "Wilcoxon", "t-test": "t-test", "t-test_overestim_var": "t-test"}
 
 
 def rank_markers(control: Control, adata: AnnData, request: MarkerRequest, *,
@@ -86,8 +87,6 @@ def rank_markers(control: Control, adata: AnnData, request: MarkerRequest, *,
     return MarkerResult(table=table, mean=mean, fraction=fraction,
                         description=f"{_METHOD_WORDS.get(request.method, request.method)}: {what}")
 
-
-_METHOD_WORDS = {"wilcoxon": "Wilcoxon", "t-test": "t-test", "t-test_overestim_var": "t-test"}
 
 
 def _groups(adata: AnnData, request: MarkerRequest) -> np.ndarray:

@@ -1,8 +1,8 @@
-"""Wiring of the annotation panel: withheld labels, manual annotation, imports, clusters.
+"""Wiring of the annotation panel: withheld labels, manual annotation, imports and exports.
 
 Edits go through the session's :class:`~fadvi_gui.session.workbench.Workbench` (undoable);
-this module turns panel requests into those calls, asks for file names, runs the clustering
-job and shows agreement with withheld labels in the predictions panel.
+this module turns panel requests into those calls, asks for file names and shows agreement
+with withheld labels in the predictions panel. Clustering is :mod:`fadvi_gui.wiring.clusters`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,10 @@ import pandas as pd
 from qtpy.QtCore import QObject
 
 from fadvi_gui.model import annotation as notes
-from fadvi_gui.model.clusters import majority_vote
 from fadvi_gui.model.keys import (
-    ACCEPTED_KEY, LATENT_L, LEIDEN_KEY, MAJORITY_KEY, PREDICTION_KEY, UNANNOTATED,
+    ACCEPTED_KEY, MAJORITY_KEY, PREDICTION_KEY, UNANNOTATED,
 )
-from fadvi_gui.model.steps import StepProgress
 from fadvi_gui.model.withheld import agreement
-from fadvi_gui.session import JobKind
-from fadvi_gui.tasks import clustering as cluster_tasks
 from fadvi_gui.wiring.prompts import Prompts
 
 if TYPE_CHECKING:
@@ -88,13 +84,10 @@ class AnnotationWiring(QObject):
         box.undo_button.setEnabled(False)
         box.redo_button.setEnabled(False)
         panel.withhold.withhold_requested.connect(self._on_withhold_requested)
-        panel.clusters.run_requested.connect(self._on_clusters_run_requested)
-        panel.clusters.cancel_requested.connect(lambda: session.cancel(JobKind.CLUSTER))
         viewer.selection_changed.connect(self._on_viewer_selection_changed)
         session.data_loaded.connect(self._on_session_data_loaded)
         session.cells_changed.connect(self._refresh_start_choices)
         session.predictions_changed.connect(lambda _mode: self._refresh_results())
-        session.busy_changed.connect(lambda _text: self._refresh_can_cluster())
         session.choices_changed.connect(lambda _c: self._refresh_withhold())
         self.workbench.annotations_changed.connect(self._refresh_annotations)
         self.workbench.withheld_changed.connect(lambda _r: self._refresh_results())
@@ -148,7 +141,7 @@ class AnnotationWiring(QObject):
             f"'{record.truth_key}'." if record else "No labels are withheld.")
 
     def _refresh_results(self) -> None:
-        """Agreement with withheld labels, and the clusters table, from the data as it is."""
+        """Agreement with the withheld labels, from the data as it is."""
         adata, record = self.session.adata, self.workbench.withheld
         widget = self.predictions.withheld_agreement
         scored = agreement(adata, record) if adata is not None and record is not None else None
@@ -156,23 +149,7 @@ class AnnotationWiring(QObject):
             widget.clear()
         else:
             widget.set_agreement(scored.sentence(record), scored.per_class)
-        if adata is not None and {LEIDEN_KEY, MAJORITY_KEY, PREDICTION_KEY} <= set(adata.obs.columns):
-            _voted, table = majority_vote(adata.obs[LEIDEN_KEY], adata.obs[PREDICTION_KEY])
-            self.panel.clusters.set_agreement(table)
-        else:
-            self.panel.clusters.table.setRowCount(0)
         self._refresh_withhold()
-        self._refresh_can_cluster()
-
-    def _refresh_can_cluster(self) -> None:
-        adata = self.session.adata
-        blocked = self.session.blocked_reason(JobKind.CLUSTER)
-        ready = adata is not None and LATENT_L in adata.obsm and PREDICTION_KEY in adata.obs
-        controls = self.panel.clusters.run_controls
-        if not controls.is_running:
-            controls.set_can_run(ready and not blocked,
-                                 blocked or ("" if ready else "Predict labels first, then smooth "
-                                                              "them over clusters."))
 
     def _on_viewer_selection_changed(self, indices: Any) -> None:
         self._selection = np.asarray(indices, dtype=np.int64)
@@ -293,42 +270,6 @@ class AnnotationWiring(QObject):
         self._select_labels(record.column, record.unlabeled_category)
         self.prompts.status(f"Withheld {record.description} into '{record.column}'. Train, then "
                             "predict: the review shows the agreement with the hidden labels.")
-
-    # -------------------------------------------------------------- clusters
-    def _on_clusters_run_requested(self, resolution: float) -> None:
-        session, adata = self.session, self.session.adata
-        if adata is None or LATENT_L not in adata.obsm or PREDICTION_KEY not in adata.obs:
-            return
-        seed = session.training_settings.seed if session.training_settings is not None else 0
-        job = session.create_job(JobKind.CLUSTER, "Clustering z_l", cluster_tasks.cluster_and_vote,
-                                 np.asarray(adata.obsm[LATENT_L]), adata.obs[PREDICTION_KEY].to_numpy(),
-                                 resolution=resolution, seed=seed)
-        job.progress.connect(self._on_cluster_job_progress)
-        job.succeeded.connect(self._on_cluster_job_succeeded)
-        job.ended.connect(self._on_cluster_job_ended)
-        session.start_job(job)
-        self.panel.clusters.run_controls.show_started("Clustering z_l...")
-
-    def _on_cluster_job_progress(self, progress: Any) -> None:
-        if isinstance(progress, StepProgress):
-            bar = self.panel.clusters.run_controls.progress_bar
-            bar.setRange(0, progress.total)
-            bar.setValue(progress.done)
-            self.panel.clusters.run_controls.show_message(progress.text)
-
-    def _on_cluster_job_succeeded(self, run: cluster_tasks.ClusterRun | None) -> None:
-        if run is None or self.session.adata is None or len(run.clusters) != self.session.adata.n_obs:
-            return
-        self.workbench.set_columns(f"Leiden clusters at resolution {run.resolution:g}",
-                                   {LEIDEN_KEY: run.clusters, MAJORITY_KEY: run.voted})
-        self._colour_by(MAJORITY_KEY)
-
-    def _on_cluster_job_ended(self, outcome: str) -> None:
-        table = self.panel.clusters.table
-        message = (f"{table.rowCount()} clusters; each cell's majority label is in "
-                   f"'{MAJORITY_KEY}', its cluster in '{LEIDEN_KEY}'." if outcome == "finished" else "")
-        self.panel.clusters.run_controls.show_ended(outcome, message)
-        self._refresh_can_cluster()
 
 
 __all__ = ["AnnotationWiring", "FilePrompts"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from fadvi_gui.panels.annotation._annotate_box import AnnotateBox
+from fadvi_gui.panels.annotation._cluster_box import ClusterBox
+from fadvi_gui.panels.annotation._withhold_box import WithholdBox
 from fadvi_gui.panels.annotation.panel import AnnotationPanel
 
-__all__ = ["AnnotationPanel"]
+__all__ = ["AnnotateBox", "AnnotationPanel", "ClusterBox", "WithholdBox"]
