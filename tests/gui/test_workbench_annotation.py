@@ -10,12 +10,26 @@ from qtpy.QtCore import Qt
 from fadvi_gui.model.keys import UNANNOTATED
 
 
+def idle(window) -> bool:
+    return not window.session.is_busy
+
+
 def new_column(qtbot, window, name: str, start: str = "(empty)") -> None:
     box = window.workbench.annotation_panel.annotate
     box.new_name_edit.setText(name)
     box.start_combo.setCurrentText(start)
     qtbot.mouseClick(box.new_button, Qt.LeftButton)
     assert box.column() == name
+
+
+def test_a_csv_without_known_cells_is_refused_plainly(qtbot, tmp_path, demo_window):
+    table = tmp_path / "other.csv"
+    table.write_text("cell,label\nAAAC-1,T\n")
+    demo_window.ask_open_path = lambda _title, _filters: str(table)
+    with qtbot.waitSignal(demo_window.dialog_shown, timeout=30_000) as shown:
+        qtbot.mouseClick(demo_window.workbench.annotation_panel.annotate.import_button, Qt.LeftButton)
+    assert "No cell name in the file's first column matches this data" in shown.args[0].text()
+    assert "label" not in demo_window.session.adata.obs
 
 
 def test_demo_opens_with_one_batch_withheld(demo_window):
@@ -137,6 +151,7 @@ def test_import_csv_reports_unmatched_and_duplicates_then_export(qtbot, tmp_path
     window.ask_open_path = lambda _title, _filters: str(table)
     box = window.workbench.annotation_panel.annotate
     qtbot.mouseClick(box.import_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "expert_label" in window.session.adata.obs and idle(window), timeout=30_000)
     obs = window.session.adata.obs
     assert list(obs["expert_label"].iloc[:4].astype(str)) == ["T", "B", "B", UNANNOTATED]
     assert obs["score"].iloc[0] == 1.5 and np.isnan(obs["score"].iloc[4])
@@ -148,6 +163,7 @@ def test_import_csv_reports_unmatched_and_duplicates_then_export(qtbot, tmp_path
     out = tmp_path / "out.tsv"
     window.ask_save_path = lambda _title, _suggestion, _filters: str(out)
     qtbot.mouseClick(box.export_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: out.exists() and idle(window), timeout=30_000)
     written = pd.read_csv(out, sep="\t")
     assert list(written.columns) == ["cell", "expert_label"]
     assert written.shape == (1200, 2) and written["expert_label"].iloc[1] == "B"

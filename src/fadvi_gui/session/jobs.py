@@ -30,6 +30,7 @@ class JobKind(str, Enum):
     CLUSTER = "cluster"
     MARKERS = "markers"
     PROJECT = "project"
+    TABLE = "table"
 
     def __str__(self) -> str:
         return self.value
@@ -58,6 +59,7 @@ BLOCKED_BY: dict[JobKind, frozenset[JobKind]] = {
     K.CLUSTER: _DATA_CHANGING,
     K.MARKERS: _DATA_CHANGING,
     K.PROJECT: _DATA_CHANGING | {K.PROJECT},
+    K.TABLE: _DATA_CHANGING | {K.TABLE},
 }
 
 #: What to tell the user while a job of this kind blocks an action.

@@ -19,6 +19,8 @@ from fadvi_gui.model.keys import (
     ACCEPTED_KEY, MAJORITY_KEY, PREDICTION_KEY, UNANNOTATED,
 )
 from fadvi_gui.model.withheld import agreement
+from fadvi_gui.session import JobKind
+from fadvi_gui.tasks import annotation_files as table_tasks
 from fadvi_gui.wiring.prompts import Prompts
 
 if TYPE_CHECKING:
@@ -211,33 +213,40 @@ class AnnotationWiring(QObject):
 
     # -------------------------------------------------------------- tables
     def _on_annotate_import_requested(self) -> None:
-        adata = self.session.adata
+        session, adata = self.session, self.session.adata
         if adata is None:
+            return
+        blocked = session.blocked_reason(JobKind.TABLE)
+        if blocked:
+            self.prompts.show_error(blocked)
             return
         path = self.prompts.ask_open_path("Import annotations (cell name, label)", _TABLE_FILTER)
         if not path:
             return
-        try:
-            report = notes.match_table(adata.obs, notes.read_table(path))
-            if report.matched == 0:
-                raise ValueError(f"No cell name in the file's first column matches this data "
-                                 f"(first rows: {', '.join(report.unmatched[:3])}). Check that it "
-                                 "holds the cell names (obs_names).")
-            self.workbench.import_table(report)
-        except ValueError as exc:
-            self.prompts.show_error(str(exc))
-            return
+        obs = pd.DataFrame(index=adata.obs.index.copy(), columns=list(adata.obs.columns))
+        job = session.run_job(JobKind.TABLE, "Importing annotations", table_tasks.import_table, obs, path)
+        job.succeeded.connect(lambda report: self._on_import_job_succeeded(id(adata), report))
+
+    def _on_import_job_succeeded(self, adata_id: int, report: notes.ImportReport) -> None:
+        adata = self.session.adata
+        if adata is None or id(adata) != adata_id:
+            return  # other data was opened meanwhile
+        self.workbench.import_table(report)
         text = report.summary(adata.n_obs)
         self.panel.annotate.show_message(text)
         self.prompts.status(text)
-        first = next((c for c, v in report.columns.items() if c in self.workbench.columns()), None)
+        first = next((c for c in report.columns if c in self.workbench.columns()), None)
         if first is not None:
             self.panel.annotate.set_columns(self.workbench.columns(), current=first)
             self._on_annotate_column_changed(first)
 
     def _on_annotate_export_requested(self, column: str) -> None:
-        adata = self.session.adata
+        session, adata = self.session, self.session.adata
         if adata is None or not column:
+            return
+        blocked = session.blocked_reason(JobKind.TABLE)
+        if blocked:
+            self.prompts.show_error(blocked)
             return
         path = self.prompts.ask_save_path(f"Export {column}", f"{column}.csv",
                                           "CSV (*.csv);;Tab-separated (*.tsv)")
@@ -245,12 +254,9 @@ class AnnotationWiring(QObject):
             return
         if not path.lower().endswith((".csv", ".tsv", ".txt")):
             path = f"{path}.csv"
-        try:
-            notes.export_column(adata.obs, column, path)
-        except (OSError, ValueError) as exc:
-            self.prompts.show_error(f"The annotation could not be exported: {exc}")
-            return
-        self.prompts.status(f"Exported '{column}' to {path}")
+        job = session.run_job(JobKind.TABLE, f"Exporting {column}", table_tasks.export_table,
+                              adata.obs[[column]].copy(), column, path)
+        job.succeeded.connect(lambda written: self.prompts.status(f"Exported '{column}' to {written}"))
 
     # ------------------------------------------------------------ withholding
     def _on_withhold_requested(self, batches: list, fraction: Any) -> None:

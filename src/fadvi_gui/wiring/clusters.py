@@ -74,7 +74,8 @@ class ClustersWiring(QObject):
                                  np.asarray(adata.obsm[LATENT_L]), adata.obs[PREDICTION_KEY].to_numpy(),
                                  resolution=resolution, seed=seed)
         job.progress.connect(self._on_job_progress)
-        job.succeeded.connect(self._on_job_succeeded)
+        adata_id = id(adata)
+        job.succeeded.connect(lambda run: self._on_job_succeeded(adata_id, run))
         job.ended.connect(self._on_job_ended)
         session.start_job(job)
         self.box.run_controls.show_started("Clustering z_l...")
@@ -86,10 +87,10 @@ class ClustersWiring(QObject):
             controls.progress_bar.setValue(progress.done)
             controls.show_message(progress.text)
 
-    def _on_job_succeeded(self, run: cluster_tasks.ClusterRun | None) -> None:
+    def _on_job_succeeded(self, adata_id: int, run: cluster_tasks.ClusterRun | None) -> None:
         adata = self.session.adata
-        if run is None or adata is None or len(run.clusters) != adata.n_obs:
-            return
+        if run is None or adata is None or id(adata) != adata_id:
+            return  # cancelled, or other data was opened meanwhile
         self.session.workbench.set_columns(f"Leiden clusters at resolution {run.resolution:g}",
                                            {LEIDEN_KEY: run.clusters, MAJORITY_KEY: run.voted})
         try:

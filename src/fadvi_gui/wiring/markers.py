@@ -96,7 +96,8 @@ class MarkersWiring(QObject):
         job = session.create_job(_KIND, "Finding marker genes", marker_tasks.rank_markers,
                                  session.adata, request, layer=session.choices.layer)
         job.progress.connect(self._on_job_progress)
-        job.succeeded.connect(self.panel.set_result)
+        adata_id = id(session.adata)
+        job.succeeded.connect(lambda result: self._on_job_succeeded(adata_id, result))
         job.ended.connect(self._on_job_ended)
         session.start_job(job)
         self.panel.run_controls.show_started("Finding marker genes...")
@@ -108,6 +109,10 @@ class MarkersWiring(QObject):
             controls.progress_bar.setValue(progress.done)
             controls.progress_bar.setFormat(f"{progress.done} / {progress.total} groups")
             controls.show_message(progress.text)
+
+    def _on_job_succeeded(self, adata_id: int, result: Any) -> None:
+        if self.session.adata is not None and id(self.session.adata) == adata_id:
+            self.panel.set_result(result)  # else other data was opened meanwhile
 
     def _on_job_ended(self, outcome: str) -> None:
         result = self.panel.result
