@@ -111,7 +111,7 @@ class Session(QObject):
         self._check_generation = 0
         #: Annotation columns, withheld labels and their undo history (`session.workbench`).
         self.workbench = Workbench(self)
-        #: Save Project / Open Project (`session.project`).
+        #: Save Project / Open Project (`session.projects`).
         self.projects = ProjectFiles(self)
 
     # ------------------------------------------------------------------ state

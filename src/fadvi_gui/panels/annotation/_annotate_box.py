@@ -9,6 +9,8 @@ from qtpy.QtWidgets import (
     QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
 )
 
+from fadvi_gui.model.keys import ANNOTATION_KEY
+
 
 class AnnotateBox(QGroupBox):
     """Annotation column, label names and the edits on them; emits requests only.
@@ -50,7 +52,7 @@ class AnnotateBox(QGroupBox):
         self._n_selected = 0
         self.column_combo = QComboBox()
         self.column_combo.currentTextChanged.connect(self._on_column_combo_changed)
-        self.new_name_edit = QLineEdit("fadvi_annotation")
+        self.new_name_edit = QLineEdit(ANNOTATION_KEY)
         self.start_combo = QComboBox()
         self.start_combo.setToolTip("The new column starts as a copy of this one (or empty).")
         self.new_button = QPushButton("Create")
