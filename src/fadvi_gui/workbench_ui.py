@@ -62,8 +62,8 @@ def install_workbench(window: MainWindow) -> WorkbenchUi:
                               window.viewer, window, window)
     clusters = ClustersWiring(window.session, panel.clusters, window.viewer, window)
     markers_wiring = MarkersWiring(window.session, markers, window.viewer, window, window)
-    projects = ProjectWiring(window.session, window.data_panel, window.predictions_panel,
-                             window.viewer, window, window)
+    projects = ProjectWiring(window.session, window.data_panel, window.training_panel,
+                             window.predictions_panel, window.viewer, window, window)
     save_project = QAction("Save &Project...", window)
     save_project.setShortcut(QKeySequence("Ctrl+Shift+P"))
     save_project.triggered.connect(lambda _checked=False: projects.save_project())

@@ -150,6 +150,7 @@ def test_save_and_reopen_the_project(qtbot, flow, make_window):
     np.testing.assert_allclose(after.obsm[LATENT_L], before.obsm[LATENT_L])
     np.testing.assert_allclose(after.obsm["X_fadvi_l_pca"], before.obsm["X_fadvi_l_pca"])
     assert other.session.model is not None and other.session.choices == window.session.choices
+    assert other.training_panel.settings() == window.session.training_settings
     assert other.session.workbench.withheld == window.session.workbench.withheld
     assert other.session.workbench.columns() == ["fadvi_annotation"]
     assert other.viewer.colouring().key == "fadvi_annotation"

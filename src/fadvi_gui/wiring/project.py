@@ -18,6 +18,7 @@ from fadvi_gui.model.project_io import SUFFIX
 if TYPE_CHECKING:
     from fadvi_gui.panels.data import DataPanel
     from fadvi_gui.panels.predictions import PredictionsPanel
+    from fadvi_gui.panels.training import TrainingPanel
     from fadvi_gui.panels.viewer import LatentView
     from fadvi_gui.session import Session
     from fadvi_gui.wiring.annotation import FilePrompts
@@ -32,17 +33,19 @@ class ProjectWiring(QObject):
     ----------
     session
         Its ``projects`` writes and reads the files.
-    data_panel, predictions, viewer
+    data_panel, training, predictions, viewer
         The panels whose state a project restores.
     prompts
         File names, the question when the data changed, errors and status messages.
     """
 
-    def __init__(self, session: Session, data_panel: DataPanel, predictions: PredictionsPanel,
-                 viewer: LatentView, prompts: FilePrompts, parent: QObject | None = None) -> None:
+    def __init__(self, session: Session, data_panel: DataPanel, training: TrainingPanel,
+                 predictions: PredictionsPanel, viewer: LatentView, prompts: FilePrompts,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session, self.prompts = session, prompts
-        self.data_panel, self.predictions, self.viewer = data_panel, predictions, viewer
+        self.data_panel, self.training, self.predictions, self.viewer = (
+            data_panel, training, predictions, viewer)
         session.projects.saved.connect(lambda path: prompts.status(f"Project saved to {path}"))
         session.projects.opened.connect(self._on_projects_opened)
         session.projects.data_changed.connect(self._on_projects_data_changed)
@@ -87,6 +90,8 @@ class ProjectWiring(QObject):
         for key in ("categorical_covariate_keys", "continuous_covariate_keys"):
             saved[key] = tuple(saved.get(key) or ())
         self.data_panel.set_data(session.adata, opened.data_path.name, DataChoices(**saved))
+        if state.get("training"):
+            self.training.set_settings(dict(state["training"]))
         if session.review_threshold is not None:
             self.predictions.set_threshold(session.review_threshold)
         viewer = dict(state.get("viewer", {}))
