@@ -85,6 +85,10 @@ def test_label_a_lasso_selection_and_undo(qtbot, flow):
     assert "Left island" not in set(window.session.adata.obs["fadvi_annotation"].astype(str))
     window.workbench.redo_action.trigger()
     assert (window.session.adata.obs["fadvi_annotation"].astype(str).iloc[chosen] == "Left island").all()
+    # rows picked in the review table are the selection too
+    window.predictions_panel.table_view.selectRow(0)
+    assert len(window.viewer.selected_indices()) == 1
+    assert box.label_button.text() == "Label 1 cell"
 
 
 def test_marker_genes_of_a_class_with_dot_plot_export(qtbot, flow):

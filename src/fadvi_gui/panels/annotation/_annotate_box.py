@@ -162,7 +162,7 @@ class AnnotateBox(QGroupBox):
     def set_selection_count(self, n: int) -> None:
         """The viewer's selection holds ``n`` cells."""
         self._n_selected = int(n)
-        self.label_button.setText(f"Label {n:,} cells" if n else "Label")
+        self.label_button.setText(f"Label {n:,} cell{'' if n == 1 else 's'}" if n else "Label")
         self._update_buttons()
 
     def show_message(self, text: str) -> None:
