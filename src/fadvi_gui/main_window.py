@@ -22,6 +22,7 @@ from fadvi_gui.dialogs import about_dialog, error_dialog
 from fadvi_gui.panels import DataPanel, ExplainPanel, LatentView, PredictionsPanel, TrainingPanel
 from fadvi_gui.session import JobKind, Session
 from fadvi_gui.tasks.devices import available_devices
+from fadvi_gui.workbench_ui import install_workbench
 from fadvi_gui.wiring import (
     DataWiring, ModelWiring, PredictionsWiring, TrainingWiring, ViewerWiring,
 )
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect()
+        self.workbench = install_workbench(self)  # annotation and marker docks, projects
         if not self._restore_window_state():
             QTimer.singleShot(0, self.size_docks)
         self._refresh_actions()
@@ -145,7 +147,7 @@ class MainWindow(QMainWindow):
         self.resize(width, height)
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        file_menu = self.file_menu = self.menuBar().addMenu("&File")
         self.open_action = self._action(file_menu, "&Open...", self._on_open_action_triggered, QKeySequence.Open)
         self.open_folder_action = self._action(file_menu, "Open 10x &Folder...", self._on_open_folder_action_triggered)
         self.recent_menu = QMenu("Open &Recent", self)
@@ -213,8 +215,8 @@ class MainWindow(QMainWindow):
         self.session.open(path)
 
     def open_demo(self) -> None:
-        """Open the built-in demo dataset."""
-        self.open_file(demo_path())
+        """Open the built-in demo dataset, with one batch's labels withheld for label transfer."""
+        self.session.open(demo_path(), demo=True)
 
     def save_as(self, path: str | Path) -> None:
         """Write the annotated data to ``path`` (never over the opened file)."""

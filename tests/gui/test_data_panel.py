@@ -16,10 +16,11 @@ def test_demo_opens_with_summary_and_guessed_columns(demo_window):
     assert "1,200 cells x 1,767 genes" in panel.summary_label.text()
     assert panel.layer_combo.currentText() == "counts"
     assert panel.batch_combo.currentText() == "batch"
-    assert panel.labels_combo.currentText() == "cell_type"
-    assert panel.unlabelled_combo.currentText() == NO_UNLABELLED
-    # nine cell types plus the total row; three batches plus the total column
-    assert panel.count_table.rowCount() == 10
+    # The demo opens ready for label transfer: batch 5p's labels withheld into a new column.
+    assert panel.labels_combo.currentText() == "cell_type_withheld"
+    assert panel.unlabelled_combo.currentText() == "Unknown"
+    # nine cell types, "Unknown" and the total row; three batches plus the total column
+    assert panel.count_table.rowCount() == 11
     assert panel.count_table.columnCount() == 4
     assert "rare_classes" in _problem_codes(demo_window)
     assert demo_window.training_panel.train_button.isEnabled()

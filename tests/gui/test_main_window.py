@@ -71,7 +71,10 @@ def test_save_as_writes_latents_atomically_and_never_the_input(qtbot, tmp_path, 
     assert saved.obsm["X_fadvi_r"].shape == (300, 4)
     assert saved.uns["fadvi"]["settings"]["setup"]["labels_key"] == "cell_type"
     assert "versions" in saved.uns["fadvi"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["input.h5ad", "out.h5ad"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["input.h5ad", "out.h5ad", "out_rerun.py"]
+    script = (tmp_path / "out_rerun.py").read_text()
+    compile(script, "out_rerun.py", "exec")  # a valid script (the workbench's rerun script)
+    assert "labels_key='cell_type'" in script and "max_epochs=1," in script
     assert source.read_bytes() == before
     assert "_scvi_manager_uuid" not in window.session.adata.uns
 

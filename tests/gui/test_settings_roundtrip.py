@@ -32,7 +32,7 @@ def test_last_choices_round_trip_through_qsettings(qtbot, make_window, isolated_
     second.open_demo()
     wait_checked(qtbot, second)
     choices = second.session.choices
-    assert choices.labels_key == "cell_type_broad"
+    assert choices.labels_key == "cell_type_withheld"  # the demo always selects its withheld labels
     assert choices.n_top_genes == 800
     assert choices.continuous_covariate_keys == ("percent_mito",)
 

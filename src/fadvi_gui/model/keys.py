@@ -32,6 +32,17 @@ BATCH_PROBABILITY_CLASSES_KEY = "fadvi_batch_probability_classes"
 #: Shown instead of a label whose confidence is below the threshold.
 UNCERTAIN = "Uncertain"
 
+# ---------------------------------------------------------------- workbench
+#: ``uns``: which labels were withheld into which column (`fadvi_gui.model.withheld`).
+WITHHELD_KEY = "fadvi_withheld"
+#: ``obs``: the default manual annotation column.
+ANNOTATION_KEY = "fadvi_annotation"
+#: The value of cells not yet annotated in an annotation column.
+UNANNOTATED = "Unlabelled"
+#: ``obs``: Leiden clusters of ``z_l``, and the majority prediction within each cluster.
+LEIDEN_KEY = "fadvi_leiden"
+MAJORITY_KEY = "fadvi_majority_vote"
+
 # -------------------------------------------------------------------- saving
 #: ``uns``: settings, seed and package versions of a saved file.
 UNS_KEY = "fadvi"
@@ -59,3 +70,4 @@ __all__ = [
     "LATENT_R", "LOSS_TERMS", "PREDICTION_KEY", "PROBABILITIES_KEY", "PROBABILITY_CLASSES_KEY",
     "SCVI_PREFIX", "THRESHOLDED_KEY", "UNCERTAIN", "UNS_KEY",
 ]
+__all__ += ["ANNOTATION_KEY", "LEIDEN_KEY", "MAJORITY_KEY", "UNANNOTATED", "WITHHELD_KEY"]  # workbench

@@ -27,6 +27,10 @@ class JobKind(str, Enum):
     GENE = "gene"
     PREDICT = "predict"
     EXPLAIN = "explain"
+    CLUSTER = "cluster"
+    MARKERS = "markers"
+    PROJECT = "project"
+    TABLE = "table"
 
     def __str__(self) -> str:
         return self.value
@@ -52,6 +56,10 @@ BLOCKED_BY: dict[JobKind, frozenset[JobKind]] = {
     K.GENE: frozenset(),
     K.PREDICT: _DATA_CHANGING,
     K.EXPLAIN: _DATA_CHANGING,
+    K.CLUSTER: _DATA_CHANGING,
+    K.MARKERS: _DATA_CHANGING,
+    K.PROJECT: _DATA_CHANGING | {K.PROJECT},
+    K.TABLE: _DATA_CHANGING | {K.TABLE},
 }
 
 #: What to tell the user while a job of this kind blocks an action.
@@ -62,6 +70,7 @@ WAIT_TEXT: dict[JobKind, str] = {
     K.MAP: "Wait for the mapping to finish.",
     K.ALIGN: "Wait for the genes to be matched.",
     K.MODEL_IO: "Wait for the model file.",
+    K.PROJECT: "Wait for the project file.",
 }
 
 

@@ -24,6 +24,8 @@ from fadvi_gui.model.choices import DataChoices, TrainingSettings
 from fadvi_gui.model.embedding import METHODS, SPACES, embedding_key
 from fadvi_gui.model.keys import LATENT_KEYS, PREDICTION_KEY, THRESHOLDED_KEY
 from fadvi_gui.session.jobs import JobKind, blocker, wait_text
+from fadvi_gui.session.project import ProjectFiles
+from fadvi_gui.session.workbench import Workbench
 from fadvi_gui.session.workers import Job, wait_for_workers
 from fadvi_gui.tasks import data as data_tasks
 from fadvi_gui.tasks import training as training_tasks
@@ -107,6 +109,10 @@ class Session(QObject):
         self.shutting_down = False
         self._jobs: dict[JobKind, Job] = {}
         self._check_generation = 0
+        #: Annotation columns, withheld labels and their undo history (`session.workbench`).
+        self.workbench = Workbench(self)
+        #: Save Project / Open Project (`session.projects`).
+        self.projects = ProjectFiles(self)
 
     # ------------------------------------------------------------------ state
     @property
@@ -225,13 +231,17 @@ class Session(QObject):
         self.busy_changed.emit(self.busy_text())
 
     # ------------------------------------------------------------------- data
-    def open(self, path: str | Path) -> None:
-        """Read ``path`` in a worker; :attr:`data_loaded` follows, or :attr:`error`."""
+    def open(self, path: str | Path, *, demo: bool = False) -> None:
+        """Read ``path`` in a worker; :attr:`data_loaded` follows, or :attr:`error`.
+
+        With ``demo``, one batch's labels are withheld (:func:`fadvi_gui.tasks.data.read_demo`).
+        """
         if self.is_training:
             self.error.emit("Cancel training before opening another file.", "")
             return
         path = Path(path)
-        job = self.run_job(JobKind.LOAD, f"Opening {path.name}", data_tasks.read_data, path)
+        read = data_tasks.read_demo if demo else data_tasks.read_data
+        job = self.run_job(JobKind.LOAD, f"Opening {path.name}", read, path)
         job.succeeded.connect(lambda adata: self._set_data(adata, path))
 
     def _set_data(self, adata: AnnData, path: Path | None) -> None:
@@ -243,6 +253,7 @@ class Session(QObject):
             self.latents = {key: np.asarray(adata.obsm[key]) for key in LATENT_KEYS}
         self.problems = []
         self.checks_current = False
+        self.workbench.reset(adata)
         self.data_loaded.emit(adata)
 
     def drop_cells(self, mask: ArrayLike) -> None:
@@ -320,13 +331,15 @@ class Session(QObject):
         self.reference_model = model
         self.reference_model_changed.emit(model)
 
-    def adopt_model(self, model: Any) -> None:
+    def adopt_model(self, model: Any, *, latents: dict | None = None) -> None:
         """Use ``model`` (trained, or mapped onto the open data) for the open data.
 
-        The model's cells must be the session's cells, in the same order.
+        The model's cells must be the session's cells, in the same order. ``latents`` are the
+        model's latent spaces when already known (a reopened project); otherwise they are
+        computed again.
         """
         self.model = model
-        self.latents = None
+        self.latents = latents
         self.model_trained.emit(model)
 
     # ---------------------------------------------------------------- results

@@ -16,6 +16,7 @@ import numpy as np
 
 from fadvi_core import FADVI, InputProblem, find_input_problems
 from fadvi_gui.model.choices import DataChoices, unlabeled_category_for
+from fadvi_gui.model.withheld import withhold_labels
 from fadvi_gui.tasks.training import compute_latents
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
     from fadvi_gui.tasks._control import Control
 
+#: The demo batch whose labels are withheld (a different 10x chemistry, 430 cells).
+DEMO_HIDDEN_BATCH = "5p"
 _READ_HINT = (
     "Open an .h5ad file, a 10x Genomics .h5 file, or a 10x folder holding "
     "matrix.mtx, features.tsv (or genes.tsv) and barcodes.tsv."
@@ -68,6 +71,24 @@ def read_data(control: Control, path: str | os.PathLike) -> AnnData:
     except Exception as exc:  # noqa: BLE001 - any reader failure gets one plain message
         raise ValueError(f"Could not read {p.name}: {exc}. {_READ_HINT}") from exc
     adata.var_names_make_unique()
+    return adata
+
+
+def read_demo(control: Control, path: str | os.PathLike) -> AnnData:
+    """Read the built-in demo, ready for label transfer: the labels of one batch withheld.
+
+    ``obs["cell_type_withheld"]`` holds the cell types with batch :data:`DEMO_HIDDEN_BATCH`
+    set to ``"Unknown"`` (the data panel selects it); ``obs["cell_type"]`` keeps the truth,
+    against which the review panel scores the predictions.
+
+    Returns
+    -------
+    AnnData
+        As :func:`read_data`, plus that column and ``uns["fadvi_withheld"]``.
+    """
+    adata = read_data(control, path)
+    if {"cell_type", "batch"} <= set(adata.obs.columns):
+        withhold_labels(adata, labels_key="cell_type", batch_key="batch", batches=[DEMO_HIDDEN_BATCH])
     return adata
 
 
@@ -165,7 +186,8 @@ def save_annotated(
     Returns
     -------
     dict of str to ndarray
-        The latents written to ``obsm`` (empty without a model).
+        The latents written to ``obsm`` (empty without a model). With a trained model, a
+        rerun script is written beside ``path`` too (:func:`write_rerun`).
     """
     from fadvi_gui.model.results_io import save_annotated_h5ad
 
@@ -173,7 +195,24 @@ def save_annotated(
         latents = compute_latents(control, model) if model is not None else {}
     save_annotated_h5ad(adata, path, settings=plain_uns(params or {}), seed=seed,
                         latents=latents, source=source)
+    if model is not None and params and "training" in params:
+        write_rerun(path, model, params)
     return dict(latents)
 
 
-__all__ = ["check_input", "plain_uns", "read_data", "save_annotated"]
+def write_rerun(path: str | os.PathLike, model: FADVI, params: Mapping[str, Any]) -> Path:
+    """Write ``<stem>_rerun.py`` beside the exported ``path``: the fadvi_core calls that retrain
+    ``model`` (:func:`fadvi_gui.model.rerun.rerun_script`). Returns the script's path."""
+    from fadvi_gui.model.rerun import rerun_script, write_rerun_script
+    from fadvi_gui.model.results_io import package_versions
+
+    history = getattr(model, "history_", None) or {}
+    epochs = max((len(frame) for frame in history.values()), default=0) or None
+    text = rerun_script(Path(path).name, setup=dict(params.get("setup", {})),
+                        model_kwargs=dict(params.get("model", {})),
+                        training=dict(params["training"]), epochs_trained=epochs,
+                        versions=package_versions())
+    return write_rerun_script(path, text)
+
+
+__all__ = ["DEMO_HIDDEN_BATCH", "check_input", "plain_uns", "read_data", "read_demo", "save_annotated", "write_rerun"]

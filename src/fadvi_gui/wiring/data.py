@@ -6,6 +6,7 @@ what happens once the session holds the data.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QObject, QSettings
@@ -54,6 +55,10 @@ class DataWiring(QObject):
     def _on_session_data_loaded(self, adata: Any) -> None:
         path = self.session.path
         preferred = DataChoices(**_choices_kwargs(stored.read_json(self.settings, CHOICES_KEY, {})))
+        withheld = self.session.workbench.withheld
+        if withheld is not None:  # data set up for testing label transfer (the demo)
+            preferred = replace(preferred, labels_key=withheld.column,
+                                unlabeled_category=withheld.unlabeled_category)
         self.panel.set_data(adata, path.name if path else "data", preferred)
 
 

@@ -82,7 +82,8 @@ class ViewerWiring(QObject):
                         self.view.set_embedding(space, method, np.asarray(adata.obsm[key]))
 
     def _on_session_model_trained(self, _model: Any) -> None:
-        if not self.session.is_running("latents") and not self.session.shutting_down:
+        if (self.session.latents is None and not self.session.is_running("latents")
+                and not self.session.shutting_down):
             self.session.compute_latents()
 
     def _on_session_latents_ready(self, _latents: dict) -> None:

@@ -25,6 +25,7 @@ from fadvi_gui.model.results import REVIEW_FILTERS, class_counts, confusion_matr
 from fadvi_gui.panels.common.run_controls import RunControls
 from fadvi_gui.panels.predictions._confusion_view import ConfusionView
 from fadvi_gui.panels.predictions._review_table import ReviewModel
+from fadvi_gui.panels.predictions._withheld_agreement import WithheldAgreement
 
 if TYPE_CHECKING:
     from fadvi_core import ChunkProgress
@@ -150,6 +151,8 @@ class PredictionsPanel(QWidget):
         layout.addWidget(self.table_view, 1)
         self.shown_label = QLabel("No predictions yet.")
         layout.addWidget(self.shown_label)
+        self.withheld_agreement = WithheldAgreement()  # filled by the annotation wiring
+        layout.addWidget(self.withheld_agreement)
         actions = QHBoxLayout()
         self.accept_all_button = QPushButton("Accept above threshold")
         self.accept_all_button.setToolTip(
