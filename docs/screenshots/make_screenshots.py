@@ -2,9 +2,10 @@
 
 Run from the repository root::
 
-    QT_QPA_PLATFORM=offscreen python docs/screenshots/make_screenshots.py
+    QT_QPA_PLATFORM=offscreen python docs/screenshots/make_screenshots.py [WIDTHxHEIGHT [FOLDER]]
 
-(or under Xvfb with ``xvfb-run``). Batch "5p" of the demo gets its labels hidden
+(or under Xvfb with ``xvfb-run``). The window fills a WIDTHxHEIGHT screen (default 1920x1080,
+as a maximised window would); the pictures go to FOLDER (default: next to this script). Batch "5p" of the demo gets its labels hidden
 ("Unknown") in a temporary copy, so the prediction review has cells to predict.
 Writes ``app_idle.png``, ``app_training.png``, ``app_finished.png``, ``viewer.png``,
 ``predictions.png`` and ``explanations.png`` next to this script. Settings go to a
@@ -28,8 +29,9 @@ os.environ["FADVI_GUI_SETTINGS"] = str(TMP / "screenshots.ini")
 
 EPOCHS = 40
 TRAINING_SHOT_EPOCH = 10
-#: Window size of every screenshot (px).
-SIZE = (1920, 1080)
+#: Window size of every screenshot (px), and where they go; both may be given on the command line.
+SIZE = tuple(int(v) for v in (sys.argv[1] if len(sys.argv) > 1 else "1920x1080").split("x"))
+OUT = Path(sys.argv[2]) if len(sys.argv) > 2 else HERE
 
 
 def wait_until(condition, timeout_s: float = 900) -> None:
@@ -80,7 +82,7 @@ def main() -> None:
     def grab(name: str, widget=None) -> None:
         window.size_docks()  # the viewer takes width from the docks as it fills
         settle()
-        (widget or window).grab().save(str(HERE / f"{name}.png"))
+        (widget or window).grab().save(str(OUT / f"{name}.png"))
 
     def idle() -> bool:
         return not session.is_busy
