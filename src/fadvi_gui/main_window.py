@@ -34,6 +34,9 @@ DEMO_NAME = "pbmc_symphony.h5ad"
 DOCK_WIDTHS = (410, 480)
 #: No dock is made wider than this share of the window by `MainWindow.size_docks`.
 MAX_DOCK_SHARE = 0.35
+#: Version of the saved dock layout; layouts saved by older versions (which could be
+#: squeezed narrower than their panels) are not restored.
+WINDOW_STATE_VERSION = 2
 _OPEN_FILTER = "Single-cell data (*.h5ad *.h5 *.mtx *.mtx.gz);;All files (*)"
 
 
@@ -119,6 +122,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect()
+        self.pin_dock_widths()
         if not self._restore_window_state():
             QTimer.singleShot(0, self.size_docks)
         self._refresh_actions()
@@ -376,7 +380,7 @@ class MainWindow(QMainWindow):
     def _save_window_state(self) -> None:
         self.training_wiring.remember_settings()
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(WINDOW_STATE_VERSION))
         self.settings.sync()
 
     def _restore_window_state(self) -> bool:
@@ -384,9 +388,7 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
-        return state is not None
+        return state is not None and self.restoreState(state, WINDOW_STATE_VERSION)
 
     def size_docks(self) -> None:
         """Give the docks their default widths (on first start; later the saved layout is used).
@@ -396,9 +398,32 @@ class MainWindow(QMainWindow):
         """
         cap = int(self.width() * MAX_DOCK_SHARE)
         sides = ((self.data_dock, self.training_dock), (self.predictions_dock, self.explain_dock))
-        widths = [min(max(default, *map(_needed_width, docks)), cap)
+        widths = [max(min(max(default, *map(_needed_width, docks)), cap), *map(_pinned_width, docks))
                   for default, docks in zip(DOCK_WIDTHS, sides)]
         self.resizeDocks([self.data_dock, self.predictions_dock], widths, Qt.Horizontal)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Re-pin the docks' minimum widths to the new window width."""
+        super().resizeEvent(event)
+        self.pin_dock_widths()
+
+    def pin_dock_widths(self) -> None:
+        """Keep every dock at least as wide as its panel needs, so nothing scrolls sideways.
+
+        The viewer in the middle then gives way when the window narrows or something in it
+        appears (a progress bar), and the docks never jump. On a screen too small for both
+        sides and the viewer's minimum, each side gets its share of what is left. Called
+        whenever the window is resized.
+        """
+        room = self.width()
+        separator = self.style().pixelMetric(QStyle.PM_DockWidgetSeparatorExtent)
+        room -= self.viewer.minimumSizeHint().width() + 2 * separator + 4
+        docks = [d for d in self.findChildren(QDockWidget) if isinstance(d.widget(), QScrollArea)]
+        needs = {area: max([_needed_width(d) for d in docks if self.dockWidgetArea(d) == area] or [0])
+                 for area in {self.dockWidgetArea(d) for d in docks}}
+        scale = min(1.0, room / max(sum(needs.values()), 1))
+        for dock in docks:
+            dock.widget().setMinimumWidth(int(min(_needed_width(dock), needs[self.dockWidgetArea(dock)] * scale)))
 
     # -------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
@@ -419,6 +444,11 @@ def _needed_width(dock: QDockWidget) -> int:
     area = dock.widget()
     bar = area.style().pixelMetric(QStyle.PM_ScrollBarExtent)
     return area.widget().minimumSizeHint().width() + bar + 2 * area.frameWidth() + 4
+
+
+def _pinned_width(dock: QDockWidget) -> int:
+    """The width below which `MainWindow.pin_dock_widths` keeps ``dock``."""
+    return dock.widget().minimumWidth()
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:

@@ -149,7 +149,10 @@ class PredictionsPanel(QWidget):
         self.table_view.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         layout.addWidget(self.table_view, 1)
         self.shown_label = QLabel("No predictions yet.")
-        layout.addWidget(self.shown_label)
+        self.shown_label.setWordWrap(True)
+        shown_row = QHBoxLayout()
+        shown_row.addWidget(self.shown_label, 1)
+        layout.addLayout(shown_row)
         actions = QHBoxLayout()
         self.accept_all_button = QPushButton("Accept above threshold")
         self.accept_all_button.setToolTip(
@@ -161,16 +164,15 @@ class PredictionsPanel(QWidget):
             "Accept the predictions of the rows selected in the table (or, with no rows selected, "
             "of the cells selected in the viewer) that reach the threshold.")
         self.accept_selection_button.clicked.connect(self._on_accept_selection_button_clicked)
-        self.export_button = QPushButton("Export predictions CSV...")
+        self.export_button = QPushButton("Export CSV...")
+        self.export_button.setToolTip(
+            "Write every predicted cell's label, confidence and class probabilities to a CSV file.")
         self.export_button.clicked.connect(self._on_export_button_clicked)
+        shown_row.addWidget(self.export_button)
         for button in (self.accept_all_button, self.accept_selection_button):
             actions.addWidget(button)
         actions.addStretch(1)
         layout.addLayout(actions)
-        export_row = QHBoxLayout()
-        export_row.addStretch(1)
-        export_row.addWidget(self.export_button)
-        layout.addLayout(export_row)
         self.threshold_label.setText(f"{self.threshold():.2f}")
         self.review.set_threshold(self.threshold())
         return box
