@@ -14,14 +14,15 @@ from qtpy.QtGui import QColor
 
 from fadvi_gui.model.results import UNCERTAIN
 
-#: (header, column of `fadvi_gui.model.results.review_table`)
+#: (header, column of `fadvi_gui.model.results.review_table`); the columns a user acts on
+#: come first, so they show in a narrow dock without scrolling sideways.
 COLUMNS = (
-    ("Cell", "cell"),
-    ("Batch", "batch"),
-    ("Existing label", "existing_label"),
     ("Predicted label", "predicted_label"),
     ("Confidence", "confidence"),
     ("Flag", None),
+    ("Existing label", "existing_label"),
+    ("Batch", "batch"),
+    ("Cell", "cell"),
 )
 _GREY = QColor(130, 130, 130)
 #: The roles ``data`` answers; views ask for several more per cell.

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from qtpy.QtCore import QPoint, Qt, Signal
+from qtpy.QtCore import QEvent, QObject, QPoint, Qt, Signal
 from qtpy.QtWidgets import (
     QCompleter,
     QFileDialog,
@@ -97,6 +97,7 @@ class LatentView(QWidget):
         self._gene_values: dict[str, np.ndarray] = {}
         self._pending_gene: str | None = None
         self._selection: np.ndarray | None = None
+        self._hovered_cell = -1
         self._build()
 
     # ================================================================ public API
@@ -323,6 +324,9 @@ class LatentView(QWidget):
         self._canvas = EmbeddingCanvas()
         self._canvas.shape_drawn.connect(self._on_canvas_shape_drawn)
         self._canvas.hovered.connect(self._on_canvas_hovered)
+        # The scene answers Qt's tooltip event with an empty tooltip (no item has one), which
+        # would hide the cell's tooltip as soon as the mouse rests: answer it here instead.
+        self._canvas.viewport().installEventFilter(self)
         self._legend = LegendPanel()
         self._legend.visibility_changed.connect(self._on_legend_visibility_changed)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -478,10 +482,22 @@ class LatentView(QWidget):
         self._set_selection_mask(inside)
 
     def _on_canvas_hovered(self, _plot: int, cell: int, screen: QPoint) -> None:
+        self._hovered_cell = cell
         if cell < 0:
             QToolTip.hideText()
         else:
             QToolTip.showText(screen, self.hover_text(cell), self._canvas)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """Show the hovered cell's tooltip when Qt asks the plot for one (the mouse rests)."""
+        if event.type() == QEvent.Type.ToolTip and watched is self._canvas.viewport():
+            cell = self._hovered_cell
+            if self._obs is not None and 0 <= cell < len(self._obs):
+                QToolTip.showText(event.globalPos(), self.hover_text(cell), self._canvas)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().eventFilter(watched, event)
 
     def _on_cancel_clicked(self) -> None:
         if self._progress_job is not None:
