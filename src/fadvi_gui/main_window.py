@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qtpy.QtCore import Qt, QTimer, Signal
+from qtpy.QtCore import QStandardPaths, Qt, QTimer, Signal
 from qtpy.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAction, QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
@@ -18,7 +18,7 @@ from qtpy.QtWidgets import (
 )
 
 from fadvi_gui import settings as stored
-from fadvi_gui.dialogs import about_dialog, error_dialog
+from fadvi_gui.dialogs import about_dialog, error_dialog, getting_started_dialog, shortcuts_dialog
 from fadvi_gui.panels import DataPanel, ExplainPanel, LatentView, PredictionsPanel, TrainingPanel
 from fadvi_gui.session import JobKind, Session
 from fadvi_gui.tasks.devices import available_devices
@@ -65,10 +65,11 @@ class MainWindow(QMainWindow):
     confirm_close
         Called when the window closes during training; return True to stop
         training and close. Replace it to answer without a dialog.
-    ask_yes_no, ask_save_path, ask_folder
-        Ask the user a question, for a file name to write, or for a folder
-        (``(title, text)``, ``(title, suggestion, filter)``, ``(title)``);
-        replace them to answer without a dialog.
+    ask_yes_no, ask_save_path, ask_open_path
+        Ask the user a question, for a file name to write, or for a file to read
+        (``(title, text)``, ``(title, suggestion, filter)``, ``(title, filter)``);
+        replace them to answer without a dialog. File dialogs open in the last-used
+        folder (`start_folder`).
     last_dialog
         The most recent error or About box (non-modal, opened with ``open()``).
 
@@ -91,7 +92,7 @@ class MainWindow(QMainWindow):
         self.confirm_close = self._ask_close_during_training
         self.ask_yes_no = self._ask_yes_no
         self.ask_save_path = self._ask_save_path
-        self.ask_folder = self._ask_folder
+        self.ask_open_path = self._ask_open_path
         self.last_dialog: QMessageBox | None = None
         self._closing = False
 
@@ -159,8 +160,10 @@ class MainWindow(QMainWindow):
         self.save_action = self._action(file_menu, "Save &As...", self._on_save_action_triggered, QKeySequence.SaveAs)
         self.export_view_action = self._action(file_menu, "&Export Figure...", self.viewer.controls().export_button.click)
         file_menu.addSeparator()
-        self.save_model_action = self._action(file_menu, "Save &Model...", self._on_save_model_action_triggered)
-        self.load_model_action = self._action(file_menu, "&Load Model...", self._on_load_model_action_triggered)
+        self.save_model_action = self._action(file_menu, "Save &Model...", self._on_save_model_action_triggered,
+                                              "Ctrl+Shift+M")
+        self.load_model_action = self._action(file_menu, "&Load Model...", self._on_load_model_action_triggered,
+                                              "Ctrl+Shift+L")
         self.map_action = self._action(file_menu, "Map Data onto Mo&del", self.model_wiring.map_data)
         file_menu.addSeparator()
         self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"))
@@ -168,6 +171,10 @@ class MainWindow(QMainWindow):
         for dock in (self.data_dock, self.training_dock, self.predictions_dock, self.explain_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
+        self.getting_started_action = self._action(help_menu, "&Getting Started", self.show_getting_started,
+                                                   QKeySequence.HelpContents)
+        self.shortcuts_action = self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts)
+        help_menu.addSeparator()
         self.about_action = self._action(help_menu, "&About FADVI", self.show_about)
         self._fill_recent_menu(stored.recent_files(self.settings))
 
@@ -224,13 +231,29 @@ class MainWindow(QMainWindow):
         """Write the annotated data to ``path`` (never over the opened file)."""
         self.session.save_as(path)
 
-    def save_model(self, folder: str | Path) -> None:
-        """Write the current model into ``folder`` (engine's safe format) in a worker."""
-        self.model_wiring.save_model(folder)
+    def save_model(self, path: str | Path) -> None:
+        """Write the current model (engine's safe format) in a worker, to a model file
+        (``*fadvi_model.npz``) or into a folder."""
+        self.model_wiring.save_model(path)
 
-    def load_model(self, folder: str | Path) -> None:
-        """Load a saved model; the open data, if any, is then mapped onto it."""
-        self.model_wiring.load_model(folder)
+    def load_model(self, path: str | Path) -> None:
+        """Load a saved model (its file, or its folder); the open data, if any, is then mapped onto it."""
+        self.model_wiring.load_model(path)
+
+    def start_folder(self) -> Path:
+        """Where file dialogs open: the last folder used (not the app's own demo folder), else
+        the user's documents, else home."""
+        last = self.settings.value("paths/last_dir", "")
+        if last and Path(last).is_dir() and not _is_demo_folder(Path(last)):
+            return Path(last)
+        documents = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+        return Path(documents) if documents and Path(documents).is_dir() else Path.home()
+
+    def remember_folder(self, path: str | Path) -> None:
+        """Make the folder of ``path`` the one file dialogs open next (never the demo's)."""
+        folder = Path(path).parent
+        if not _is_demo_folder(folder):
+            self.settings.setValue("paths/last_dir", str(folder))
 
     def status(self, text: str, timeout_ms: int = 8000) -> None:
         """Show ``text`` in the status bar for ``timeout_ms`` (part of the wiring's ``Prompts``)."""
@@ -245,6 +268,16 @@ class MainWindow(QMainWindow):
         """Open the About box with versions."""
         return self._open_dialog(about_dialog(self))
 
+    def show_getting_started(self) -> QMessageBox:
+        """Open the Getting started box: the six steps, tried on the demo."""
+        return self._open_dialog(getting_started_dialog(self))
+
+    def show_shortcuts(self) -> QMessageBox:
+        """Open the list of keyboard shortcuts (every menu action that has one) and mouse use."""
+        actions = [a for menu in (self.menuBar().actions()) if menu.menu() is not None
+                   for a in menu.menu().actions()]
+        return self._open_dialog(shortcuts_dialog(self, actions))
+
     def _open_dialog(self, box: QMessageBox) -> QMessageBox:
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
@@ -253,46 +286,44 @@ class MainWindow(QMainWindow):
         return box
 
     def _on_open_action_triggered(self) -> None:
-        start = self.settings.value("paths/last_dir", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self, "Open single-cell data", start, _OPEN_FILTER)
+        path = self.ask_open_path("Open single-cell data", _OPEN_FILTER)
         if path:
             self.open_file(path)
 
     def _on_open_folder_action_triggered(self) -> None:
-        start = self.settings.value("paths/last_dir", str(Path.home()))
-        path = QFileDialog.getExistingDirectory(self, "Open a 10x folder (matrix.mtx, features.tsv, barcodes.tsv)", start)
+        path = QFileDialog.getExistingDirectory(
+            self, "Open a 10x folder (matrix.mtx, features.tsv, barcodes.tsv)", str(self.start_folder()))
         if path:
             self.open_file(path)
 
     def _on_save_action_triggered(self) -> None:
         source = self.session.path
-        suggestion = source.with_name(f"{source.stem.removesuffix('.h5')}_fadvi.h5ad") if source else Path.home() / "fadvi.h5ad"
-        path, _ = QFileDialog.getSaveFileName(self, "Save annotated data", str(suggestion), "AnnData (*.h5ad)")
+        name = f"{source.name.split('.')[0]}_fadvi.h5ad" if source else "fadvi.h5ad"
+        path = self.ask_save_path("Save annotated data", name, "AnnData (*.h5ad)")
         if path:
             self.save_as(path if path.endswith(".h5ad") else f"{path}.h5ad")
 
     def _on_save_model_action_triggered(self) -> None:
-        folder = self.ask_folder("Choose a folder for the model")
-        if folder:
-            self.save_model(folder)
+        self.model_wiring.ask_and_save_model()
 
     def _on_load_model_action_triggered(self) -> None:
-        folder = self.ask_folder("Choose the folder of a saved FADVI model")
-        if folder:
-            self.load_model(folder)
+        self.model_wiring.ask_and_load_model()
 
     def _ask_yes_no(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return answer == QMessageBox.Yes
 
     def _ask_save_path(self, title: str, suggestion: str, filters: str) -> str:
-        start = Path(self.settings.value("paths/last_dir", str(Path.home()))) / suggestion
-        path, _ = QFileDialog.getSaveFileName(self, title, str(start), filters)
+        path, _ = QFileDialog.getSaveFileName(self, title, str(self.start_folder() / suggestion), filters)
+        if path:
+            self.remember_folder(path)
         return path
 
-    def _ask_folder(self, title: str) -> str:
-        start = self.settings.value("paths/last_dir", str(Path.home()))
-        return QFileDialog.getExistingDirectory(self, title, start)
+    def _ask_open_path(self, title: str, filters: str) -> str:
+        path, _ = QFileDialog.getOpenFileName(self, title, str(self.start_folder()), filters)
+        if path:
+            self.remember_folder(path)
+        return path
 
     def _fill_recent_menu(self, paths: list[str]) -> None:
         self.recent_menu.clear()
@@ -324,7 +355,7 @@ class MainWindow(QMainWindow):
         path = self.session.path
         if path is not None:
             self._fill_recent_menu(stored.add_recent_file(self.settings, str(path)))
-            self.settings.setValue("paths/last_dir", str(path.parent))
+            self.remember_folder(path)
         self.data_label.setText(f"{adata.n_obs:,} cells x {adata.n_vars:,} genes")
         self.setWindowTitle(f"FADVI - {path.name}" if path else "FADVI")
         self._refresh_actions()
@@ -444,6 +475,11 @@ def _needed_width(dock: QDockWidget) -> int:
     area = dock.widget()
     bar = area.style().pixelMetric(QStyle.PM_ScrollBarExtent)
     return area.widget().minimumSizeHint().width() + bar + 2 * area.frameWidth() + 4
+
+
+def _is_demo_folder(folder: Path) -> bool:
+    """True for the app's own folder of the demo data (never proposed for saving)."""
+    return folder.resolve() == demo_path().parent.resolve()
 
 
 def _pinned_width(dock: QDockWidget) -> int:
