@@ -234,6 +234,15 @@ def test_hover_tooltip_stays_when_the_mouse_rests(qtbot, view, cells):
     assert "cell_5" in QToolTip.text() and "batch:" in QToolTip.text()
 
 
+def test_gene_colour_bar_names_its_unit(view):
+    view.set_gene_values("CD3E", np.linspace(0.0, 3.0, 240))
+    view.show_gene("CD3E")
+    assert view.legend().showing_colour_bar()
+    assert "CD3E (log1p normalised counts" in view.legend().title()
+    view.set_colour_by("n_counts")
+    assert "log1p" not in view.legend().title()
+
+
 def test_save_selection_requests_a_new_column(qtbot, view, cells):
     obs, _coords = cells
     view.save_selection()  # nothing selected: a hint, no request

@@ -101,9 +101,13 @@ class PredictionsPanel(QWidget):
             ["Predict labels", "Predict batches"], idle_text=_NO_MODEL,
             ready_text="Ready to predict.", ended_texts=_ENDED)
         self.predict_button, self.batch_button = self.run_controls.run_buttons
-        self.predict_button.setToolTip("Predict the cell type of each cell from z_l.")
+        self.predict_button.setToolTip(
+            "Predict the cell type of each cell, with a confidence, from its cell-type space (z_l).")
         self.predict_button.clicked.connect(lambda: self._on_predict_button_clicked("label"))
-        self.batch_button.setToolTip("Diagnostic: predict each cell's batch from z_b.")
+        self.batch_button.setToolTip(
+            "A check of the integration, not an annotation: predicts each cell's batch from its "
+            "batch space (z_b). If batches are predicted well, batch effects were captured there "
+            "and kept out of the cell-type space. Results go to 'fadvi_batch_prediction'.")
         self.batch_button.clicked.connect(lambda: self._on_predict_button_clicked("batch"))
         self.cancel_button = self.run_controls.cancel_button
         self.progress_bar = self.run_controls.progress_bar

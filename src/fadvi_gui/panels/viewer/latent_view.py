@@ -72,6 +72,8 @@ from fadvi_gui.plotting.legend import LegendPanel
 SIDE_BY_SIDE_SPACES = ("z_b", "z_l")
 _GENE_CACHE = 8
 _NO_SPACES = "Train a model, or load one, to see its latent spaces here."
+#: The scale a gene is shown on (`fadvi_gui.tasks.viewer.log1p_normalised`), named under its colour bar.
+GENE_UNIT = "log1p normalised counts, per 10,000"
 
 
 class LatentView(QWidget):
@@ -364,7 +366,8 @@ class LatentView(QWidget):
         if colouring.kind == "categorical":
             self._legend.show_categories(colouring.key, colouring.labels, colouring.lut, colouring.counts)
         else:
-            self._legend.show_colour_bar(colouring.key, colouring.lut[1:], colouring.vmin, colouring.vmax)
+            self._legend.show_colour_bar(self._legend_title(colouring), colouring.lut[1:],
+                                         colouring.vmin, colouring.vmax)
         self._ui.show_colour_choice(colouring.key)
         self._ui.status.setText("")
 
@@ -418,12 +421,18 @@ class LatentView(QWidget):
         self._progress_job = None
         self._ui.hide_progress()
 
+    def _legend_title(self, colouring: Colouring) -> str:
+        """The colouring's name, with the unit when it is a gene."""
+        is_gene = colouring.key in self._gene_values and (
+            self._obs is None or colouring.key not in self._obs.columns)
+        return f"{colouring.key} ({GENE_UNIT})" if is_gene else colouring.key
+
     def _legend_content(self) -> LegendContent | None:
         c = self._colouring
         if c is None:
             return None
         if c.kind == "numeric":
-            return LegendContent(c.key, lut=c.lut[1:], vmin=c.vmin, vmax=c.vmax)
+            return LegendContent(self._legend_title(c), lut=c.lut[1:], vmin=c.vmin, vmax=c.vmax)
         shown = self._legend.visible()
         labels = tuple(label for label, on in zip(c.labels, shown) if on)
         return LegendContent(c.key, labels=labels, colours=c.lut[shown])
