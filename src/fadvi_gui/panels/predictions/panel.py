@@ -16,12 +16,13 @@ from numpy.typing import ArrayLike
 import pandas as pd
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-    QRadioButton, QSlider, QSplitter, QTableView, QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QComboBox, QDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+    QRadioButton, QSlider, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
     QVBoxLayout, QWidget,
 )
 
 from fadvi_gui.model.results import REVIEW_FILTERS, class_counts, confusion_matrix, filter_review
+from fadvi_gui.panels.common.larger_view import show_larger
 from fadvi_gui.panels.common.run_controls import RunControls
 from fadvi_gui.panels.predictions._confusion_view import ConfusionView
 from fadvi_gui.panels.predictions._review_table import ReviewModel
@@ -72,15 +73,15 @@ class PredictionsPanel(QWidget):
         self._selection = np.zeros(0, dtype=np.int64)
         self._can_accept = True
         self.review = ReviewModel(self)
-        splitter = QSplitter(Qt.Vertical)
-        splitter.addWidget(self._build_review_box())
-        splitter.addWidget(self._build_summary_box())
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        # Tabs, not a split: the review table and the matrix each get the dock's whole height.
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_review_box(), "Review")
+        self.tabs.addTab(self._build_confusion_tab(), "Confusion matrix")
+        self.tabs.addTab(self._build_counts_tab(), "Per class")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._build_run_box())
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.tabs, 1)
         self._update_buttons()
 
     # ------------------------------------------------------------------ build
@@ -118,7 +119,7 @@ class PredictionsPanel(QWidget):
         return box
 
     def _build_review_box(self) -> QWidget:
-        box = QGroupBox("Review")
+        box = QWidget()
         layout = QVBoxLayout(box)
         controls = QHBoxLayout()
         self.filter_combo = QComboBox()
@@ -151,6 +152,7 @@ class PredictionsPanel(QWidget):
         # measuring 1,000 rows blocks the UI for a quarter second.
         self.table_view.horizontalHeader().setResizeContentsPrecision(SIZED_ROWS)
         self.table_view.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.table_view.resizeColumnsToContents()  # headers whole before the first predictions
         layout.addWidget(self.table_view, 1)
         self.shown_label = QLabel("No predictions yet.")
         self.shown_label.setWordWrap(True)
@@ -181,19 +183,36 @@ class PredictionsPanel(QWidget):
         self.review.set_threshold(self.threshold())
         return box
 
-    def _build_summary_box(self) -> QWidget:
-        box = QGroupBox("Summary")
-        layout = QHBoxLayout(box)
+    def _build_confusion_tab(self) -> QWidget:
+        self.confusion_view = ConfusionView()
+        self.confusion_view.setToolTip(
+            "Existing labels (rows) against predicted labels (columns), coloured by the share of "
+            "each existing label's cells.")
+        self.larger_button = QPushButton("Open larger...")
+        self.larger_button.setToolTip("Show the confusion matrix in its own window, full size.")
+        self.larger_button.clicked.connect(self.open_larger_confusion)
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.confusion_view, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.larger_button)
+        layout.addLayout(row)
+        return tab
+
+    def _build_counts_tab(self) -> QWidget:
         self.counts_table = QTableWidget(0, 2)
         self.counts_table.setHorizontalHeaderLabels(["Predicted class", "Cells"])
         self.counts_table.verticalHeader().setVisible(False)
         self.counts_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.counts_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-        self.counts_table.setMaximumWidth(200)
-        self.confusion_view = ConfusionView()
-        layout.addWidget(self.counts_table)
-        layout.addWidget(self.confusion_view, 1)
-        return box
+        return self.counts_table
+
+    def open_larger_confusion(self) -> QDialog:
+        """Show the confusion matrix in its own, resizable window; return that window."""
+        view = ConfusionView(compact=False)
+        view.set_matrix(self.confusion_view.matrix)
+        return show_larger(self, "Confusion matrix: existing against predicted labels", view)
 
     # ------------------------------------------------------------ data setters
     def set_review(self, table: pd.DataFrame) -> None:
