@@ -77,9 +77,9 @@ def test_review_table_shows_each_predicted_cell(panel, adata):
     panel.set_review(_review(adata))
     model = panel.table_view.model()
     headers = [model.headerData(c, Qt.Horizontal) for c in range(model.columnCount())]
-    assert headers[:6] == ["Predicted label", "Confidence", "Flag", "Existing label", "Batch", "Cell"]
+    assert headers[:6] == ["Prediction", "Confidence", "Flag", "Existing label", "Batch", "Cell"]
     assert model.rowCount() == adata.n_obs
-    assert _column(panel, "Predicted label") == list(adata.obs[results.PREDICTION_KEY].astype(str))
+    assert _column(panel, "Prediction") == list(adata.obs[results.PREDICTION_KEY].astype(str))
     assert "120 of 120" in panel.shown_label.text()
 
 
@@ -109,7 +109,7 @@ def test_filters(qtbot, panel, adata):
     panel.filter_combo.setCurrentIndex(panel.filter_combo.findText("Unlabelled only"))
     assert set(_column(panel, "Existing label")) == {"Unknown"}
     panel.filter_combo.setCurrentIndex(panel.filter_combo.findText("Disagreements"))
-    existing, predicted = _column(panel, "Existing label"), _column(panel, "Predicted label")
+    existing, predicted = _column(panel, "Existing label"), _column(panel, "Prediction")
     assert existing and all(e != p and e != "Unknown" for e, p in zip(existing, predicted))
     panel.filter_combo.setCurrentIndex(panel.filter_combo.findText("Confidence < threshold"))
     assert all(float(v) < 0.5 for v in _column(panel, "Confidence"))
