@@ -161,3 +161,16 @@ def test_help_has_getting_started_and_shortcuts(window):
     assert guide.count("<li>") == 6 and "Open Demo Data" in guide
     shortcuts = window.show_shortcuts().text()
     assert "Ctrl+O" in shortcuts and "Ctrl+Q" in shortcuts and "Shift + lasso" in shortcuts
+
+
+def test_layouts_saved_by_older_versions_are_not_restored(qtbot, make_window):
+    from fadvi_gui import settings as stored
+
+    first = make_window()
+    first.predictions_dock.hide()
+    settings = stored.open_settings()
+    settings.setValue("window/state", first.saveState())  # as versions before the pinned docks
+    settings.sync()
+    assert make_window().predictions_dock.isVisible()
+    first._save_window_state()  # this version's layout is kept
+    assert not make_window().predictions_dock.isVisible()
