@@ -76,12 +76,10 @@ def main() -> None:
     window.resize(*SIZE)
     window.show()
     settle()
-    window.size_docks()
     session, view = window.session, window.viewer
 
     def grab(name: str, widget=None) -> None:
-        window.size_docks()  # the viewer takes width from the docks as it fills
-        settle()
+        settle()  # the docks keep their width: no re-sizing before a picture
         (widget or window).grab().save(str(OUT / f"{name}.png"))
 
     def idle() -> bool:
@@ -116,7 +114,6 @@ def main() -> None:
     window.tabifyDockWidget(window.data_dock, window.training_dock)
     window.tabifyDockWidget(window.predictions_dock, window.explain_dock)
     settle()
-    window.size_docks()
     view.set_side_by_side(False)
 
     window.predictions_dock.raise_()
