@@ -34,6 +34,8 @@ DEMO_NAME = "pbmc_symphony.h5ad"
 DOCK_WIDTHS = (410, 480)
 #: No dock is made wider than this share of the window by `MainWindow.size_docks`.
 MAX_DOCK_SHARE = 0.35
+#: Narrower windows give the docks only what their panels need, and the viewer the rest.
+ROOMY_WIDTH = 1600
 #: Version of the saved dock layout; layouts saved by older versions (which could be
 #: squeezed narrower than their panels) are not restored.
 WINDOW_STATE_VERSION = 2
@@ -429,8 +431,9 @@ class MainWindow(QMainWindow):
         """
         cap = int(self.width() * MAX_DOCK_SHARE)
         sides = ((self.data_dock, self.training_dock), (self.predictions_dock, self.explain_dock))
+        defaults = DOCK_WIDTHS if self.width() >= ROOMY_WIDTH else (0, 0)
         widths = [max(min(max(default, *map(_needed_width, docks)), cap), *map(_pinned_width, docks))
-                  for default, docks in zip(DOCK_WIDTHS, sides)]
+                  for default, docks in zip(defaults, sides)]
         self.resizeDocks([self.data_dock, self.predictions_dock], widths, Qt.Horizontal)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -92,7 +92,7 @@ class TrainingPanel(QWidget):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setCollapsible(1, False)
-        splitter.setSizes([370, 490])
+        splitter.setSizes([300, 560])  # settings scroll; the curves need the height
         self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -364,9 +364,10 @@ class LatentView(QWidget):
         self._colouring = colouring
         self._canvas.set_colours(colouring.codes, colouring.lut, higher_on_top=colouring.kind == "numeric")
         if colouring.kind == "categorical":
-            self._legend.show_categories(colouring.key, colouring.labels, colouring.lut, colouring.counts)
+            self._legend.show_categories(_breakable(colouring.key), colouring.labels, colouring.lut,
+                                         colouring.counts)
         else:
-            self._legend.show_colour_bar(self._legend_title(colouring), colouring.lut[1:],
+            self._legend.show_colour_bar(_breakable(self._legend_title(colouring)), colouring.lut[1:],
                                          colouring.vmin, colouring.vmax)
         self._ui.show_colour_choice(colouring.key)
         self._ui.status.setText("")
@@ -537,3 +538,10 @@ def _format(value) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{value:.3g}"
     return str(value)
+
+
+def _breakable(title: str) -> str:
+    """``title`` with a zero-width space after each underscore, so a long column name such as
+    ``fadvi_prediction_thresholded`` wraps in the legend instead of widening it (and squeezing
+    the plot)."""
+    return title.replace("_", "_\u200b")
