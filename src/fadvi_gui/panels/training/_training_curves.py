@@ -31,7 +31,7 @@ class TrainingCurves(QWidget):
         super().__init__(parent)
         self.series: dict[str, tuple[list[int], list[float]]] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
-        self.loss_plot = _plot("Loss terms by epoch (training cells, log scale)")
+        self.loss_plot = _plot("Loss terms by epoch (log scale)")
         self.loss_plot.setLogMode(y=True)
         self.accuracy_plot = _plot("Label accuracy by epoch")
         self.accuracy_plot.setYRange(0, 1, padding=0.05)
