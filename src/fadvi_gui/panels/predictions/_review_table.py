@@ -78,6 +78,10 @@ class ReviewModel(QAbstractTableModel):
         if self.rowCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1))
 
+    def flag_column(self) -> int:
+        """The column that says "Uncertain"."""
+        return [name for _header, name in COLUMNS].index(None)
+
     def positions(self, rows: ArrayLike) -> np.ndarray:
         """Cell positions (rows of the AnnData) of the shown ``rows``, sorted."""
         rows = np.asarray(list(rows), dtype=np.int64)

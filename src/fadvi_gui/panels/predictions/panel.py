@@ -21,7 +21,9 @@ from qtpy.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from fadvi_gui.model.results import REVIEW_FILTERS, class_counts, confusion_matrix, filter_review
+from fadvi_gui.model.results import (
+    REVIEW_FILTERS, UNCERTAIN, class_counts, confusion_matrix, filter_review,
+)
 from fadvi_gui.panels.common.larger_view import show_larger
 from fadvi_gui.panels.common.run_controls import RunControls
 from fadvi_gui.panels.predictions._confusion_view import ConfusionView
@@ -222,6 +224,10 @@ class PredictionsPanel(QWidget):
         for column in range(self.review.columnCount()):  # long cell names are elided instead
             if self.table_view.columnWidth(column) > MAX_COLUMN_PX:
                 self.table_view.setColumnWidth(column, MAX_COLUMN_PX)
+        # The first rows may hold no "Uncertain": keep room for the word anyway.
+        flag = self.review.flag_column()
+        needed = self.table_view.fontMetrics().horizontalAdvance(UNCERTAIN) + 16
+        self.table_view.setColumnWidth(flag, max(self.table_view.columnWidth(flag), needed))
         self.confusion_view.set_matrix(confusion_matrix(table) if len(table) else pd.DataFrame())
         self._apply_filter()
         self._update_counts()
