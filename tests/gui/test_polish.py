@@ -174,3 +174,40 @@ def test_layouts_saved_by_older_versions_are_not_restored(qtbot, make_window):
     assert make_window().predictions_dock.isVisible()
     first._save_window_state()  # this version's layout is kept
     assert not make_window().predictions_dock.isVisible()
+
+
+def test_model_names_map_to_the_engine_files(tmp_path):
+    from fadvi_gui.tasks.model_files import model_file_name, model_location
+
+    assert model_file_name("pbmc") == "pbmc_fadvi_model.npz"
+    assert model_file_name("pbmc.npz") == model_file_name("pbmc_fadvi_model.npz") == "pbmc_fadvi_model.npz"
+    assert model_file_name("") == "fadvi_model.npz"
+    assert model_location(tmp_path / "pbmc_fadvi_model.npz") == (tmp_path, "pbmc_")
+    assert model_location(tmp_path / "fadvi_model.npz") == (tmp_path, "")
+    assert model_location(tmp_path / "my_model") == (tmp_path / "my_model", "")  # a `fadvi train` folder
+
+
+def test_open_larger_shows_the_same_matrix_and_genes(qtbot):
+    from fadvi_gui.panels.explain.panel import ExplainPanel
+    from fadvi_gui.panels.predictions.panel import PredictionsPanel
+
+    predictions = PredictionsPanel()
+    qtbot.addWidget(predictions)
+    names = ["B cells", "CD14+ Monocytes", "NK cells"]
+    matrix = pd.DataFrame([[50, 2, 1], [3, 80, 0], [0, 1, 40]], index=names, columns=names)
+    predictions.confusion_view.set_matrix(matrix)
+    larger = predictions.open_larger_confusion()
+    qtbot.addWidget(larger)
+    (view,) = [w for w in larger.findChildren(type(predictions.confusion_view))]
+    assert view.matrix.equals(matrix) and larger.isVisible()
+
+    explain = ExplainPanel()
+    qtbot.addWidget(explain)
+    explain.chart.set_genes(["CD74", "MS4A1"], [0.3, 0.1])
+    larger = explain.open_larger_chart()
+    qtbot.addWidget(larger)
+    (chart,) = larger.findChildren(type(explain.chart))
+    assert chart.genes == ["CD74", "MS4A1"]
+    with qtbot.waitSignal(explain.gene_clicked) as clicked:
+        chart.click_gene("MS4A1")
+    assert clicked.args == ["MS4A1"]
