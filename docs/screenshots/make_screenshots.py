@@ -5,11 +5,12 @@ Run from the repository root::
     QT_QPA_PLATFORM=offscreen python docs/screenshots/make_screenshots.py [WIDTHxHEIGHT [FOLDER]]
 
 (or under Xvfb with ``xvfb-run``). The window fills a WIDTHxHEIGHT screen (default 1920x1080,
-as a maximised window would); the pictures go to FOLDER (default: next to this script). Batch "5p" of the demo gets its labels hidden
-("Unknown") in a temporary copy, so the prediction review has cells to predict.
-Writes ``app_idle.png``, ``app_training.png``, ``app_finished.png``, ``viewer.png``,
-``predictions.png`` and ``explanations.png`` next to this script. Settings go to a
-temporary INI file, so the user's own settings are neither read nor changed.
+as a maximised window would); the pictures go to FOLDER (default: next to this script).
+Batch "5p" of the demo gets its labels hidden ("Unknown") in a temporary copy, so the
+prediction review has cells to predict. Writes ``app_idle.png``, ``app_training.png``,
+``app_finished.png``, ``viewer.png``, ``predictions.png``, ``confusion.png`` (the "Open
+larger" window) and ``explanations.png``. Settings go to a temporary INI file, so the user's
+own settings are neither read nor changed.
 """
 
 from __future__ import annotations
@@ -123,6 +124,10 @@ def main() -> None:
     window.predictions_panel.set_filter("unlabelled")
     view.set_colour_by("fadvi_prediction_thresholded")
     grab("predictions")
+    larger = window.predictions_panel.open_larger_confusion()
+    larger.resize(1000, 800)
+    grab("confusion", larger)
+    larger.close()
 
     explain = window.explain_panel
     window.explain_dock.raise_()

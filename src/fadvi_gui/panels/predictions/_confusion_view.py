@@ -72,7 +72,7 @@ class UpwardNamesAxis(pg.AxisItem):
         """Write ``(position, name)`` pairs; the axis grows tall enough for the longest name."""
         self._names = names
         metrics = QFontMetrics(self.style.get("tickFont") or self.font())
-        self.setHeight(max([metrics.horizontalAdvance(n) for _x, n in names] + [10]) + 12)
+        self.setHeight(max([metrics.horizontalAdvance(n) for _x, n in names] + [10]) + 24)
         self.setTicks([[(x, "") for x, _n in names]])
         self.picture = None
         self.update()
