@@ -14,11 +14,12 @@ from qtpy.QtCore import QStandardPaths, Qt, QTimer, Signal
 from qtpy.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAction, QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
-    QScrollArea, QStyle, QWidget,
+    QWidget,
 )
 
 from fadvi_gui import settings as stored
 from fadvi_gui.dialogs import about_dialog, error_dialog, getting_started_dialog, shortcuts_dialog
+from fadvi_gui.dock_widths import default_widths, pin_widths, scrolling
 from fadvi_gui.panels import DataPanel, ExplainPanel, LatentView, PredictionsPanel, TrainingPanel
 from fadvi_gui.session import JobKind, Session
 from fadvi_gui.tasks.devices import available_devices
@@ -30,12 +31,6 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
 DEMO_NAME = "pbmc_symphony.h5ad"
-#: Default widths (px) of the left (data, training) and right (predictions, explanations) docks.
-DOCK_WIDTHS = (410, 480)
-#: No dock is made wider than this share of the window by `MainWindow.size_docks`.
-MAX_DOCK_SHARE = 0.35
-#: Narrower windows give the docks only what their panels need, and the viewer the rest.
-ROOMY_WIDTH = 1600
 #: Version of the saved dock layout; layouts saved by older versions (which could be
 #: squeezed narrower than their panels) are not restored.
 WINDOW_STATE_VERSION = 2
@@ -137,7 +132,7 @@ class MainWindow(QMainWindow):
         """Put ``widget`` in a dock (listed in the View menu once menus exist) and return the dock."""
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(_scrolling(widget))
+        dock.setWidget(scrolling(widget))
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable | QDockWidget.DockWidgetClosable)
         self.addDockWidget(area, dock)
         if hasattr(self, "view_menu"):
@@ -424,40 +419,23 @@ class MainWindow(QMainWindow):
         return state is not None and self.restoreState(state, WINDOW_STATE_VERSION)
 
     def size_docks(self) -> None:
-        """Give the docks their default widths (on first start; later the saved layout is used).
-
-        Each side gets its default width (`DOCK_WIDTHS`), widened to what its widest panel
-        needs without a horizontal scroll bar, but to at most `MAX_DOCK_SHARE` of the window.
-        """
-        cap = int(self.width() * MAX_DOCK_SHARE)
+        """Give the docks their first widths (`fadvi_gui.dock_widths.default_widths`); later
+        starts restore the saved layout."""
+        self.pin_dock_widths()
         sides = ((self.data_dock, self.training_dock), (self.predictions_dock, self.explain_dock))
-        defaults = DOCK_WIDTHS if self.width() >= ROOMY_WIDTH else (0, 0)
-        widths = [max(min(max(default, *map(_needed_width, docks)), cap), *map(_pinned_width, docks))
-                  for default, docks in zip(defaults, sides)]
-        self.resizeDocks([self.data_dock, self.predictions_dock], widths, Qt.Horizontal)
+        self.resizeDocks([self.data_dock, self.predictions_dock], default_widths(self, sides),
+                         Qt.Horizontal)
+
+    def pin_dock_widths(self) -> None:
+        """Keep every dock as wide as its panel needs (`fadvi_gui.dock_widths.pin_widths`): the
+        viewer gives way when the window narrows or something in it appears, and docks never jump."""
+        pin_widths(self, self.viewer)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Re-pin the docks' minimum widths to the new window width."""
         super().resizeEvent(event)
-        self.pin_dock_widths()
-
-    def pin_dock_widths(self) -> None:
-        """Keep every dock at least as wide as its panel needs, so nothing scrolls sideways.
-
-        The viewer in the middle then gives way when the window narrows or something in it
-        appears (a progress bar), and the docks never jump. On a screen too small for both
-        sides and the viewer's minimum, each side gets its share of what is left. Called
-        whenever the window is resized.
-        """
-        room = self.width()
-        separator = self.style().pixelMetric(QStyle.PM_DockWidgetSeparatorExtent)
-        room -= self.viewer.minimumSizeHint().width() + 2 * separator + 4
-        docks = [d for d in self.findChildren(QDockWidget) if isinstance(d.widget(), QScrollArea)]
-        needs = {area: max([_needed_width(d) for d in docks if self.dockWidgetArea(d) == area] or [0])
-                 for area in {self.dockWidgetArea(d) for d in docks}}
-        scale = min(1.0, room / max(sum(needs.values()), 1))
-        for dock in docks:
-            dock.widget().setMinimumWidth(int(min(_needed_width(dock), needs[self.dockWidgetArea(dock)] * scale)))
+        if hasattr(self, "viewer"):  # not during construction
+            self.pin_dock_widths()
 
     # -------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
@@ -473,28 +451,6 @@ class MainWindow(QMainWindow):
             self.open_file(paths[0])
 
 
-def _needed_width(dock: QDockWidget) -> int:
-    """Width of ``dock`` at which its panel fits beside a vertical scroll bar."""
-    area = dock.widget()
-    bar = area.style().pixelMetric(QStyle.PM_ScrollBarExtent)
-    return area.widget().minimumSizeHint().width() + bar + 2 * area.frameWidth() + 4
-
-
 def _is_demo_folder(folder: Path) -> bool:
     """True for the app's own folder of the demo data (never proposed for saving)."""
     return folder.resolve() == demo_path().parent.resolve()
-
-
-def _pinned_width(dock: QDockWidget) -> int:
-    """The width below which `MainWindow.pin_dock_widths` keeps ``dock``."""
-    return dock.widget().minimumWidth()
-
-
-def _scrolling(widget: QWidget) -> QScrollArea:
-    """Wrap ``widget`` so a narrow dock scrolls instead of widening the whole window."""
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.NoFrame)
-    area.setWidget(widget)
-    return area
-
