@@ -211,3 +211,27 @@ def test_open_larger_shows_the_same_matrix_and_genes(qtbot):
     with qtbot.waitSignal(explain.gene_clicked) as clicked:
         chart.click_gene("MS4A1")
     assert clicked.args == ["MS4A1"]
+
+
+def test_hovering_a_confusion_cell_tells_its_labels_and_count(qtbot):
+    from qtpy.QtCore import QEvent, QPointF
+    from qtpy.QtGui import QHelpEvent, QMouseEvent
+    from qtpy.QtWidgets import QApplication, QToolTip
+
+    from fadvi_gui.panels.predictions._confusion_view import ConfusionView
+
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    view.resize(400, 400)
+    view.show()
+    names = ["B cells", "NK cells"]
+    view.set_matrix(pd.DataFrame([[30, 10], [0, 40]], index=names, columns=names))
+    qtbot.wait(50)
+    point = view.mapFromScene(view.plotItem.vb.mapViewToScene(QPointF(1.5, 0.5)))
+    viewport = view.viewport()
+    QApplication.sendEvent(viewport, QMouseEvent(QEvent.Type.MouseMove, QPointF(point), Qt.NoButton,
+                                                 Qt.NoButton, Qt.NoModifier))
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, point, viewport.mapToGlobal(point)))
+    assert QToolTip.isVisible()
+    assert QToolTip.text() == ("Existing label: B cells\nPredicted label: NK cells\n"
+                               "10 cells (25% of this label's cells)")

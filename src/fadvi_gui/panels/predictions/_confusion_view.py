@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import qtpy  # noqa: F401 - import before pyqtgraph so both use the same binding
 import pyqtgraph as pg
-from qtpy.QtCore import QPointF, QRectF, Qt
+from qtpy.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from qtpy.QtGui import QColor, QFontMetrics
+from qtpy.QtWidgets import QToolTip
 
 from fadvi_gui.panels.common.plot_export import export_plot
 
@@ -102,7 +103,7 @@ class ConfusionView(pg.PlotWidget):
     """Heatmap of a confusion matrix, coloured by the share of each existing label's cells.
 
     Each cell of the heatmap is coloured by row share (0 to 1) and, for small matrices,
-    shows its cell count where it fits.
+    shows its cell count where it fits; hovering a cell tells its labels and count.
 
     Parameters
     ----------
@@ -133,6 +134,37 @@ class ConfusionView(pg.PlotWidget):
                                   anchor=(0.5, 0.5))
         self.plotItem.addItem(self._empty)
         self.set_matrix(pd.DataFrame())
+        self._hovered: tuple[int, int] | None = None
+        self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self.viewport().installEventFilter(self)
+
+    def cell_text(self, row: int, column: int) -> str:
+        """What hovering cell ``(row, column)`` says: both labels, the count and its row share."""
+        counts = self.matrix.to_numpy(dtype=np.float64)
+        total = counts[row].sum()
+        share = counts[row, column] / total if total else 0.0
+        return (f"Existing label: {self.matrix.index[row]}\n"
+                f"Predicted label: {self.matrix.columns[column]}\n"
+                f"{int(counts[row, column]):,} cells ({share:.0%} of this label's cells)")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """Show the hovered cell's counts when Qt asks for a tooltip (the plot's scene has none)."""
+        if event.type() == QEvent.Type.ToolTip and watched is self.viewport():
+            if self._hovered is not None:
+                QToolTip.showText(event.globalPos(), self.cell_text(*self._hovered), self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _on_scene_mouse_moved(self, scene_pos) -> None:
+        self._hovered = None
+        if self.matrix.empty or not self.plotItem.vb.sceneBoundingRect().contains(scene_pos):
+            return
+        point = self.plotItem.vb.mapSceneToView(scene_pos)
+        row, column = int(np.floor(point.y())), int(np.floor(point.x()))
+        if 0 <= row < self.matrix.shape[0] and 0 <= column < self.matrix.shape[1]:
+            self._hovered = (row, column)
 
     def set_matrix(self, matrix: pd.DataFrame) -> None:
         """Show ``matrix`` (counts, existing x predicted); an empty one shows a note instead."""
