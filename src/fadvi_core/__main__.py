@@ -295,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     parser = build_parser()
     parser.add_argument("--debug", action="store_true",
-                        help="show the traceback when something fails (allowed anywhere)")
+                        help="show the traceback when something fails; allowed anywhere on the line "
+                             "(default: off, one line naming the problem and the fix)")
     args = parser.parse_args([arg for arg in argv if arg != "--debug"])
     try:
         args.run(args)
