@@ -2,13 +2,15 @@
 
 Run from the repository root::
 
-    QT_QPA_PLATFORM=offscreen python docs/screenshots/make_screenshots.py
+    QT_QPA_PLATFORM=offscreen python docs/screenshots/make_screenshots.py [WIDTHxHEIGHT [FOLDER]]
 
-(or under Xvfb with ``xvfb-run``). Batch "5p" of the demo gets its labels hidden
-("Unknown") in a temporary copy, so the prediction review has cells to predict.
-Writes ``app_idle.png``, ``app_training.png``, ``app_finished.png``, ``viewer.png``,
-``predictions.png`` and ``explanations.png`` next to this script. Settings go to a
-temporary INI file, so the user's own settings are neither read nor changed.
+(or under Xvfb with ``xvfb-run``). The window fills a WIDTHxHEIGHT screen (default 1920x1080,
+as a maximised window would); the pictures go to FOLDER (default: next to this script).
+Batch "5p" of the demo gets its labels hidden ("Unknown") in a temporary copy, so the
+prediction review has cells to predict. Writes ``app_idle.png``, ``app_training.png``,
+``app_finished.png``, ``viewer.png``, ``predictions.png``, ``confusion.png`` (the "Open
+larger" window) and ``explanations.png``. Settings go to a temporary INI file, so the user's
+own settings are neither read nor changed.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ os.environ["FADVI_GUI_SETTINGS"] = str(TMP / "screenshots.ini")
 
 EPOCHS = 40
 TRAINING_SHOT_EPOCH = 10
-#: Window size of every screenshot (px).
-SIZE = (1920, 1080)
+#: Window size of every screenshot (px), and where they go; both may be given on the command line.
+SIZE = tuple(int(v) for v in (sys.argv[1] if len(sys.argv) > 1 else "1920x1080").split("x"))
+OUT = Path(sys.argv[2]) if len(sys.argv) > 2 else HERE
 
 
 def wait_until(condition, timeout_s: float = 900) -> None:
@@ -74,13 +77,11 @@ def main() -> None:
     window.resize(*SIZE)
     window.show()
     settle()
-    window.size_docks()
     session, view = window.session, window.viewer
 
     def grab(name: str, widget=None) -> None:
-        window.size_docks()  # the viewer takes width from the docks as it fills
-        settle()
-        (widget or window).grab().save(str(HERE / f"{name}.png"))
+        settle()  # the docks keep their width: no re-sizing before a picture
+        (widget or window).grab().save(str(OUT / f"{name}.png"))
 
     def idle() -> bool:
         return not session.is_busy
@@ -114,7 +115,6 @@ def main() -> None:
     window.tabifyDockWidget(window.data_dock, window.training_dock)
     window.tabifyDockWidget(window.predictions_dock, window.explain_dock)
     settle()
-    window.size_docks()
     view.set_side_by_side(False)
 
     window.predictions_dock.raise_()
@@ -124,6 +124,10 @@ def main() -> None:
     window.predictions_panel.set_filter("unlabelled")
     view.set_colour_by("fadvi_prediction_thresholded")
     grab("predictions")
+    larger = window.predictions_panel.open_larger_confusion()
+    larger.resize(1000, 800)
+    grab("confusion", larger)
+    larger.close()
 
     explain = window.explain_panel
     window.explain_dock.raise_()

@@ -1,4 +1,4 @@
-"""Command line for servers: ``fadvi train`` and ``fadvi predict``.
+"""FADVI on the command line: train a model, predict cell types, map new batches.
 
     fadvi train data.h5ad --batch-key batch --labels-key cell_type --out model_dir
     fadvi predict model_dir data.h5ad --out annotated.h5ad
@@ -20,11 +20,13 @@ import scvi
 
 from ._atomic import write_atomically
 from ._cli_errors import describe_error
+from ._cli_record import run_record
 from ._defaults import DEFAULT_TIME_BUDGET_S, PATIENCE, training_defaults
-from ._device import idle_cores, set_torch_threads, usable_cores
+from ._device import _mps_available, idle_cores, set_torch_threads, usable_cores
 from ._model import FADVI
 
 DEFAULT_PRECISION = "32-true"
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
 
 def _write_h5ad(adata: anndata.AnnData, path: Path, source: Path) -> None:
@@ -36,7 +38,26 @@ def _write_h5ad(adata: anndata.AnnData, path: Path, source: Path) -> None:
     write_atomically(path, lambda temporary: adata.write_h5ad(temporary))
 
 
+def _check_accelerator(accelerator: str, devices: int | list[int] | str = "auto") -> None:
+    """Fail at once, before any data is read, when the asked-for device is not here."""
+    import torch
+
+    if accelerator in ("gpu", "cuda"):
+        found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not found:
+            raise ValueError(f"--accelerator {accelerator}: torch sees no CUDA GPU on this machine. "
+                             "Use --accelerator cpu (or auto), or install a CUDA build of torch.")
+        wanted = len(devices) if isinstance(devices, list) else devices
+        if isinstance(wanted, int) and wanted > found:
+            raise ValueError(f"--devices {wanted}: only {found} CUDA GPU(s) are visible here. "
+                             f"Use --devices {found} or fewer.")
+    elif accelerator == "mps" and not _mps_available():
+        raise ValueError("--accelerator mps: Apple's MPS is not available on this machine. "
+                         "Use --accelerator cpu (or auto).")
+
+
 def _train(args: argparse.Namespace) -> None:
+    _check_accelerator(args.accelerator, args.devices)
     set_torch_threads(args.threads)
     adata = anndata.read_h5ad(args.data, backed="r" if args.backed else None)
     FADVI.setup_anndata(adata, layer=args.layer, batch_key=args.batch_key,
@@ -101,12 +122,25 @@ def _devices(value: str) -> int | list[int] | str:
 
 
 def _predict(args: argparse.Namespace) -> None:
+    _check_accelerator(args.accelerator)
     adata = anndata.read_h5ad(args.data)
+    scvi.settings.seed = args.seed
     model = FADVI.load(args.model, adata=adata, accelerator=args.accelerator)
-    _write_predictions(model, adata, Path(args.out), Path(args.data))
+    _print_stop_reason(model, "The model's training ended")
+    record = run_record(model, command="predict", seed=args.seed,
+                        inputs={"model": str(args.model), "data": str(args.data)},
+                        options={"accelerator": args.accelerator})
+    _write_predictions(model, adata, Path(args.out), Path(args.data), record)
+
+
+def _print_stop_reason(model: FADVI, words: str) -> None:
+    reason = getattr(model, "stop_reason_", None)
+    text = str(reason) if reason is not None else "not recorded in the model file"
+    print(f"{words}: {text}", flush=True)
 
 
 def _map(args: argparse.Namespace) -> None:
+    _check_accelerator(args.accelerator)
     adata = anndata.read_h5ad(args.data)
     scvi.settings.seed = args.seed
     model = FADVI.load_query_data(adata, args.model, unfrozen=args.unfrozen)
@@ -114,13 +148,20 @@ def _map(args: argparse.Namespace) -> None:
           f"{', '.join(model.batch_categories)})", flush=True)
     model.train(max_epochs=args.max_epochs, accelerator=args.accelerator,
                 batch_size=args.batch_size, progress_callback=_print_epochs)
+    _print_stop_reason(model, "Mapping ended")
     if args.save_model:
         model.save(args.save_model, overwrite=args.overwrite)
         print(f"Saved the mapped model to {args.save_model}")
-    _write_predictions(model, adata, Path(args.out), Path(args.data))
+    record = run_record(model, command="map", seed=args.seed,
+                        inputs={"model": str(args.model), "data": str(args.data)},
+                        options={"accelerator": args.accelerator, "max_epochs": args.max_epochs,
+                                 "batch_size": args.batch_size, "unfrozen": args.unfrozen})
+    _write_predictions(model, adata, Path(args.out), Path(args.data), record)
 
 
-def _write_predictions(model: FADVI, adata: anndata.AnnData, out: Path, source: Path) -> None:
+def _write_predictions(model: FADVI, adata: anndata.AnnData, out: Path, source: Path,
+                       record: dict) -> None:
+    """Write predictions, confidence and latents, and ``record`` as ``uns["fadvi"]``, to ``out``."""
     soft = model.predict(soft=True)
     adata.obs["fadvi_prediction"] = soft.idxmax(axis=1).astype("category")
     adata.obs["fadvi_confidence"] = soft.max(axis=1).to_numpy()
@@ -130,39 +171,29 @@ def _write_predictions(model: FADVI, adata: anndata.AnnData, out: Path, source: 
         del adata.obs[key]
     for key in [k for k in adata.uns if k.startswith("_scvi_")]:
         del adata.uns[key]
+    adata.uns["fadvi"] = record
     _write_h5ad(adata, out, source)
     print(f"Wrote predictions for {adata.n_obs} cells to {out}")
 
 
-def _add_map_command(commands) -> None:
-    mapping = commands.add_parser(
-        "map", help="map cells from new batches onto a trained model, then predict",
-        description="Extend a trained model to batches it has not seen (FADVI.load_query_data), "
-                    "train only the batch-specific weights briefly, and write predictions.")
-    mapping.add_argument("model", help="directory of the trained model")
-    mapping.add_argument("data", help=".h5ad with the new cells (same genes as the model)")
-    mapping.add_argument("--out", required=True, help="new .h5ad to write")
-    mapping.add_argument("--max-epochs", type=int, default=20)
-    mapping.add_argument("--batch-size", type=int, default=128)
-    mapping.add_argument("--unfrozen", action="store_true",
-                         help="let every weight move, not only the batch-specific ones")
-    mapping.add_argument("--seed", type=int, default=0)
-    mapping.add_argument("--accelerator", default="auto")
-    mapping.add_argument("--save-model", default=None, help="directory to save the mapped model")
-    mapping.add_argument("--overwrite", action="store_true")
-    mapping.set_defaults(run=_map)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fadvi", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train a model on an .h5ad of raw counts")
-    train.add_argument("data")
-    train.add_argument("--out", required=True, help="directory for the model")
-    train.add_argument("--layer", default=None)
-    train.add_argument("--batch-key", default=None)
-    train.add_argument("--labels-key", default=None)
-    train.add_argument("--unlabeled-category", default="Unknown")
+def _add_train_command(commands) -> None:
+    train = commands.add_parser(
+        "train", help="train a model on an .h5ad of raw counts and save it in a folder",
+        description="Train FADVI on raw counts and save the model into the --out folder "
+                    "(as fadvi_model.npz). Training stops at --max-epochs, at the time budget, "
+                    "or earlier by early stopping; the reason is printed.")
+    train.add_argument("data", help=".h5ad file with raw counts (in X, or in --layer)")
+    train.add_argument("--out", required=True, metavar="FOLDER",
+                       help="folder to save the model in (created if needed; holds fadvi_model.npz)")
+    train.add_argument("--layer", default=None,
+                       help="layer holding the raw counts (default: X)")
+    train.add_argument("--batch-key", default=None,
+                       help="obs column naming each cell's batch (default: none, one batch)")
+    train.add_argument("--labels-key", default=None,
+                       help="obs column with the known cell types (default: none, no label head)")
+    train.add_argument("--unlabeled-category", default="Unknown",
+                       help="value in --labels-key that marks a cell as unlabelled "
+                            "(default: %(default)s)")
     train.add_argument("--max-epochs", type=int, default=None,
                        help="cap on passes through the data (default: what fits --time-budget, "
                             "at most 400)")
@@ -176,8 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=128,
                        help="cells per minibatch (default: %(default)s)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    train.add_argument("--accelerator", default="auto",
-                       help="auto, cpu, gpu or mps (default: %(default)s)")
+    train.add_argument("--accelerator", default="auto", choices=ACCELERATORS,
+                       help="where to train: auto uses a GPU when one is visible; gpu fails at "
+                            "once if none is (default: %(default)s)")
     train.add_argument("--devices", type=_devices, default="auto",
                        help="auto (one device), a count such as 2, or indices such as 0,1 "
                             "(default: %(default)s)")
@@ -189,15 +221,70 @@ def build_parser() -> argparse.ArgumentParser:
                        help="CPU threads, or auto: the usable cores that are not busy with other "
                             f"programs (default: auto; {usable_cores()} usable cores here)")
     train.add_argument("--backed", action="store_true",
-                       help="read the counts from disk as needed, for files larger than memory")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+                       help="read the counts from disk as needed, for files larger than memory "
+                            "(default: off, read into memory)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a model already in --out (default: off, refuse)")
     train.set_defaults(run=_train)
-    predict = commands.add_parser("predict", help="predict labels and write a new .h5ad")
-    predict.add_argument("model")
-    predict.add_argument("data")
-    predict.add_argument("--out", required=True, help="new .h5ad to write")
-    predict.add_argument("--accelerator", default="auto")
+
+
+def _add_predict_command(commands) -> None:
+    predict = commands.add_parser(
+        "predict", help="predict labels with a saved model and write a new .h5ad file",
+        description="Predict the cell type of every cell with a trained model and write a NEW "
+                    ".h5ad: obs['fadvi_prediction'], obs['fadvi_confidence'], the latents in "
+                    "obsm['X_fadvi_b'|'X_fadvi_l'|'X_fadvi_r'] and settings, seed and versions in "
+                    "uns['fadvi']. The input file is never changed. The data must have the "
+                    "model's genes and batches (new batches: use 'fadvi map').")
+    predict.add_argument("model", help="folder of the trained model (the --out of 'fadvi train')")
+    predict.add_argument("data", help=".h5ad file with the cells to predict")
+    predict.add_argument("--out", required=True, metavar="FILE",
+                         help="new .h5ad file to write (a file, not a folder; never the input)")
+    predict.add_argument("--seed", type=int, default=0,
+                         help="random seed, recorded in uns['fadvi'] (default: %(default)s)")
+    predict.add_argument("--accelerator", default="auto", choices=ACCELERATORS,
+                         help="where to compute: auto uses a GPU when one is visible; gpu fails "
+                              "at once if none is (default: %(default)s)")
     predict.set_defaults(run=_predict)
+
+
+def _add_map_command(commands) -> None:
+    mapping = commands.add_parser(
+        "map", help="map cells from new batches onto a trained model, then predict",
+        description="Extend a trained model to batches it has not seen (FADVI.load_query_data), "
+                    "train only the batch-specific weights briefly, and write predictions to a "
+                    "new .h5ad as 'fadvi predict' does.")
+    mapping.add_argument("model", help="folder of the trained model (the --out of 'fadvi train')")
+    mapping.add_argument("data", help=".h5ad with the new cells (same genes as the model)")
+    mapping.add_argument("--out", required=True, metavar="FILE",
+                         help="new .h5ad file to write (a file, not a folder; never the input)")
+    mapping.add_argument("--max-epochs", type=int, default=20,
+                         help="passes through the new cells (default: %(default)s)")
+    mapping.add_argument("--batch-size", type=int, default=128,
+                         help="cells per minibatch (default: %(default)s)")
+    mapping.add_argument("--unfrozen", action="store_true",
+                         help="let every weight move, not only the batch-specific ones "
+                              "(default: off)")
+    mapping.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    mapping.add_argument("--accelerator", default="auto", choices=ACCELERATORS,
+                         help="where to train: auto uses a GPU when one is visible; gpu fails "
+                              "at once if none is (default: %(default)s)")
+    mapping.add_argument("--save-model", default=None, metavar="FOLDER",
+                         help="folder to save the mapped model in (default: not saved)")
+    mapping.add_argument("--overwrite", action="store_true",
+                         help="replace a model already in --save-model (default: off, refuse)")
+    mapping.set_defaults(run=_map)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of ``fadvi`` and its commands (train, predict, map)."""
+    parser = argparse.ArgumentParser(
+        prog="fadvi", description=__doc__.split("\n\nEvery")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'fadvi COMMAND --help' for every option of a command, with its default.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train_command(commands)
+    _add_predict_command(commands)
     _add_map_command(commands)
     return parser
 
@@ -208,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     parser = build_parser()
     parser.add_argument("--debug", action="store_true",
-                        help="show the traceback when something fails (allowed anywhere)")
+                        help="show the traceback when something fails; allowed anywhere on the line "
+                             "(default: off, one line naming the problem and the fix)")
     args = parser.parse_args([arg for arg in argv if arg != "--debug"])
     try:
         args.run(args)

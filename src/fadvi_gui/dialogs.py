@@ -1,4 +1,5 @@
-"""Small dialogs: an error message with its technical details folded away, and About."""
+"""Small dialogs: an error message with its technical details folded away, About, Getting
+started (the six steps on the demo) and the keyboard shortcuts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from importlib import metadata
 
 from qtpy import API_NAME, QT_VERSION
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QMessageBox, QWidget
+from qtpy.QtGui import QKeySequence
+from qtpy.QtWidgets import QAction, QMessageBox, QWidget
 
 from fadvi_gui import __version__
 
@@ -78,5 +80,75 @@ def about_dialog(parent: QWidget | None) -> QMessageBox:
     box.setWindowTitle("About FADVI")
     box.setTextFormat(Qt.RichText)
     box.setText(about_text())
+    box.setStandardButtons(QMessageBox.Ok)
+    return box
+
+
+#: The six steps, in the order the window is laid out (left to right), tried on the demo.
+GETTING_STARTED = (
+    ("Open data", "File &gt; Open Demo Data (or the Demo button in the Data dock) opens 1,200 "
+     "blood cells (PBMC) of nine types from three 10x chemistries (the batches). Your own "
+     "data: File &gt; Open, or drop an .h5ad, 10x .h5 or 10x folder on the window."),
+    ("Check the data", "The Data dock guesses the counts layer, batch key (<i>batch</i>), labels "
+     "key (<i>cell_type</i>) and the value that means unlabelled (<i>Unknown</i>). Change them if "
+     "they are wrong; problems are listed with their fix."),
+    ("Train", "In the Training dock press Train. The defaults suit most data; training stops by "
+     "itself when the cell-type accuracy stops improving, and the curves show its progress."),
+    ("Look at the cells", "The viewer in the middle shows the cell-type space z_l: colour it by "
+     "batch (batches should mix) or by cell type (types should separate). Hover a cell to see it; "
+     "draw a lasso to select cells."),
+    ("Predict and review", "In the Predictions dock press Predict labels. Sort the review table by "
+     "confidence, set the threshold, and press Accept above threshold to copy confident "
+     "predictions into <i>fadvi_accepted_label</i> (your labels stay unchanged)."),
+    ("Explain and save", "In the Explanations dock pick a class and press Run to see the genes "
+     "behind it; click a gene to colour the viewer by it. File &gt; Save As writes a new "
+     "annotated .h5ad; File &gt; Save Model keeps the model for new data."),
+)
+
+#: Mouse and keyboard use of the viewer and tables, which no menu shows.
+VIEWER_SHORTCUTS = (
+    ("Mouse wheel", "Zoom the viewer"),
+    ("Drag (Pan mode)", "Move the viewer"),
+    ("Shift + lasso or rectangle", "Add cells to the selection"),
+    ("Alt + lasso or rectangle", "Remove cells from the selection"),
+    ("Double-click a legend entry", "Show that category alone"),
+    ("Click a gene (Explanations)", "Colour the viewer by that gene"),
+    ("Click a column header", "Sort the table by that column"),
+)
+
+
+def getting_started_text() -> str:
+    """Return the Getting started HTML: the six steps of a first annotation, on the demo."""
+    steps = "".join(f"<li><b>{title}.</b> {text}</li>" for title, text in GETTING_STARTED)
+    return ("<h3>Getting started</h3><p>Annotate cell types in six steps, left to right "
+            f"through the window. Try them on the demo first.</p><ol>{steps}</ol>"
+            "<p>Hover over any setting to read what it does.</p>")
+
+
+def getting_started_dialog(parent: QWidget | None) -> QMessageBox:
+    """Build the Getting started box (not yet shown; call ``open()``)."""
+    return _text_box(parent, "gettingStartedDialog", "Getting started with FADVI", getting_started_text())
+
+
+def shortcuts_text(actions: list[QAction]) -> str:
+    """Return an HTML table of the ``actions`` that have a shortcut, then the viewer's mouse use."""
+    rows = [(action.shortcut().toString(QKeySequence.NativeText), action.text().replace("&", ""))
+            for action in actions if not action.shortcut().isEmpty()]
+    table = "".join(f"<tr><td><b>{keys}</b></td><td>{what}</td></tr>"
+                    for keys, what in [*rows, *VIEWER_SHORTCUTS])
+    return f"<h3>Keyboard shortcuts and mouse</h3><table cellspacing='6'>{table}</table>"
+
+
+def shortcuts_dialog(parent: QWidget | None, actions: list[QAction]) -> QMessageBox:
+    """Build the shortcuts box listing ``actions`` (not yet shown; call ``open()``)."""
+    return _text_box(parent, "shortcutsDialog", "Keyboard shortcuts", shortcuts_text(actions))
+
+
+def _text_box(parent: QWidget | None, name: str, title: str, html: str) -> QMessageBox:
+    box = QMessageBox(parent)
+    box.setObjectName(name)
+    box.setWindowTitle(title)
+    box.setTextFormat(Qt.RichText)
+    box.setText(html)
     box.setStandardButtons(QMessageBox.Ok)
     return box

@@ -10,15 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qtpy.QtCore import Qt, QTimer, Signal
+from qtpy.QtCore import QStandardPaths, Qt, QTimer, Signal
 from qtpy.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAction, QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
-    QScrollArea, QStyle, QWidget,
+    QWidget,
 )
 
 from fadvi_gui import settings as stored
-from fadvi_gui.dialogs import about_dialog, error_dialog
+from fadvi_gui.dialogs import about_dialog, error_dialog, getting_started_dialog, shortcuts_dialog
+from fadvi_gui.dock_widths import default_widths, pin_widths, scrolling
 from fadvi_gui.panels import DataPanel, ExplainPanel, LatentView, PredictionsPanel, TrainingPanel
 from fadvi_gui.session import JobKind, Session
 from fadvi_gui.tasks.devices import available_devices
@@ -31,10 +32,9 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
 DEMO_NAME = "pbmc_symphony.h5ad"
-#: Default widths (px) of the left (data, training) and right (predictions, explanations) docks.
-DOCK_WIDTHS = (410, 480)
-#: No dock is made wider than this share of the window by `MainWindow.size_docks`.
-MAX_DOCK_SHARE = 0.35
+#: Version of the saved dock layout; layouts saved by older versions (which could be
+#: squeezed narrower than their panels) are not restored.
+WINDOW_STATE_VERSION = 2
 _OPEN_FILTER = "Single-cell data (*.h5ad *.h5 *.mtx *.mtx.gz);;All files (*)"
 
 
@@ -63,10 +63,11 @@ class MainWindow(QMainWindow):
     confirm_close
         Called when the window closes during training; return True to stop
         training and close. Replace it to answer without a dialog.
-    ask_yes_no, ask_save_path, ask_folder
-        Ask the user a question, for a file name to write, or for a folder
-        (``(title, text)``, ``(title, suggestion, filter)``, ``(title)``);
-        replace them to answer without a dialog.
+    ask_yes_no, ask_save_path, ask_open_path
+        Ask the user a question, for a file name to write, or for a file to read
+        (``(title, text)``, ``(title, suggestion, filter)``, ``(title, filter)``);
+        replace them to answer without a dialog. File dialogs open in the last-used
+        folder (`start_folder`).
     last_dialog
         The most recent error or About box (non-modal, opened with ``open()``).
 
@@ -89,7 +90,7 @@ class MainWindow(QMainWindow):
         self.confirm_close = self._ask_close_during_training
         self.ask_yes_no = self._ask_yes_no
         self.ask_save_path = self._ask_save_path
-        self.ask_folder = self._ask_folder
+        self.ask_open_path = self._ask_open_path
         self.last_dialog: QMessageBox | None = None
         self._closing = False
 
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.workbench = install_workbench(self)  # annotation and marker docks, projects
+        self.pin_dock_widths()
         if not self._restore_window_state():
             QTimer.singleShot(0, self.size_docks)
         self._refresh_actions()
@@ -132,7 +134,7 @@ class MainWindow(QMainWindow):
         """Put ``widget`` in a dock (listed in the View menu once menus exist) and return the dock."""
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(_scrolling(widget))
+        dock.setWidget(scrolling(widget))
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable | QDockWidget.DockWidgetClosable)
         self.addDockWidget(area, dock)
         if hasattr(self, "view_menu"):
@@ -157,8 +159,10 @@ class MainWindow(QMainWindow):
         self.save_action = self._action(file_menu, "Save &As...", self._on_save_action_triggered, QKeySequence.SaveAs)
         self.export_view_action = self._action(file_menu, "&Export Figure...", self.viewer.controls().export_button.click)
         file_menu.addSeparator()
-        self.save_model_action = self._action(file_menu, "Save &Model...", self._on_save_model_action_triggered)
-        self.load_model_action = self._action(file_menu, "&Load Model...", self._on_load_model_action_triggered)
+        self.save_model_action = self._action(file_menu, "Save &Model...", self._on_save_model_action_triggered,
+                                              "Ctrl+Shift+M")
+        self.load_model_action = self._action(file_menu, "&Load Model...", self._on_load_model_action_triggered,
+                                              "Ctrl+Shift+L")
         self.map_action = self._action(file_menu, "Map Data onto Mo&del", self.model_wiring.map_data)
         file_menu.addSeparator()
         self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"))
@@ -166,6 +170,10 @@ class MainWindow(QMainWindow):
         for dock in (self.data_dock, self.training_dock, self.predictions_dock, self.explain_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
+        self.getting_started_action = self._action(help_menu, "&Getting Started", self.show_getting_started,
+                                                   QKeySequence.HelpContents)
+        self.shortcuts_action = self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts)
+        help_menu.addSeparator()
         self.about_action = self._action(help_menu, "&About FADVI", self.show_about)
         self._fill_recent_menu(stored.recent_files(self.settings))
 
@@ -222,13 +230,29 @@ class MainWindow(QMainWindow):
         """Write the annotated data to ``path`` (never over the opened file)."""
         self.session.save_as(path)
 
-    def save_model(self, folder: str | Path) -> None:
-        """Write the current model into ``folder`` (engine's safe format) in a worker."""
-        self.model_wiring.save_model(folder)
+    def save_model(self, path: str | Path) -> None:
+        """Write the current model (engine's safe format) in a worker, to a model file
+        (``*fadvi_model.npz``) or into a folder."""
+        self.model_wiring.save_model(path)
 
-    def load_model(self, folder: str | Path) -> None:
-        """Load a saved model; the open data, if any, is then mapped onto it."""
-        self.model_wiring.load_model(folder)
+    def load_model(self, path: str | Path) -> None:
+        """Load a saved model (its file, or its folder); the open data, if any, is then mapped onto it."""
+        self.model_wiring.load_model(path)
+
+    def start_folder(self) -> Path:
+        """Where file dialogs open: the last folder used (not the app's own demo folder), else
+        the user's documents, else home."""
+        last = self.settings.value("paths/last_dir", "")
+        if last and Path(last).is_dir() and not _is_demo_folder(Path(last)):
+            return Path(last)
+        documents = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+        return Path(documents) if documents and Path(documents).is_dir() else Path.home()
+
+    def remember_folder(self, path: str | Path) -> None:
+        """Make the folder of ``path`` the one file dialogs open next (never the demo's)."""
+        folder = Path(path).parent
+        if not _is_demo_folder(folder):
+            self.settings.setValue("paths/last_dir", str(folder))
 
     def status(self, text: str, timeout_ms: int = 8000) -> None:
         """Show ``text`` in the status bar for ``timeout_ms`` (part of the wiring's ``Prompts``)."""
@@ -243,6 +267,16 @@ class MainWindow(QMainWindow):
         """Open the About box with versions."""
         return self._open_dialog(about_dialog(self))
 
+    def show_getting_started(self) -> QMessageBox:
+        """Open the Getting started box: the six steps, tried on the demo."""
+        return self._open_dialog(getting_started_dialog(self))
+
+    def show_shortcuts(self) -> QMessageBox:
+        """Open the list of keyboard shortcuts (every menu action that has one) and mouse use."""
+        actions = [a for menu in (self.menuBar().actions()) if menu.menu() is not None
+                   for a in menu.menu().actions()]
+        return self._open_dialog(shortcuts_dialog(self, actions))
+
     def _open_dialog(self, box: QMessageBox) -> QMessageBox:
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
@@ -251,46 +285,44 @@ class MainWindow(QMainWindow):
         return box
 
     def _on_open_action_triggered(self) -> None:
-        start = self.settings.value("paths/last_dir", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self, "Open single-cell data", start, _OPEN_FILTER)
+        path = self.ask_open_path("Open single-cell data", _OPEN_FILTER)
         if path:
             self.open_file(path)
 
     def _on_open_folder_action_triggered(self) -> None:
-        start = self.settings.value("paths/last_dir", str(Path.home()))
-        path = QFileDialog.getExistingDirectory(self, "Open a 10x folder (matrix.mtx, features.tsv, barcodes.tsv)", start)
+        path = QFileDialog.getExistingDirectory(
+            self, "Open a 10x folder (matrix.mtx, features.tsv, barcodes.tsv)", str(self.start_folder()))
         if path:
             self.open_file(path)
 
     def _on_save_action_triggered(self) -> None:
         source = self.session.path
-        suggestion = source.with_name(f"{source.stem.removesuffix('.h5')}_fadvi.h5ad") if source else Path.home() / "fadvi.h5ad"
-        path, _ = QFileDialog.getSaveFileName(self, "Save annotated data", str(suggestion), "AnnData (*.h5ad)")
+        name = f"{source.name.split('.')[0]}_fadvi.h5ad" if source else "fadvi.h5ad"
+        path = self.ask_save_path("Save annotated data", name, "AnnData (*.h5ad)")
         if path:
             self.save_as(path if path.endswith(".h5ad") else f"{path}.h5ad")
 
     def _on_save_model_action_triggered(self) -> None:
-        folder = self.ask_folder("Choose a folder for the model")
-        if folder:
-            self.save_model(folder)
+        self.model_wiring.ask_and_save_model()
 
     def _on_load_model_action_triggered(self) -> None:
-        folder = self.ask_folder("Choose the folder of a saved FADVI model")
-        if folder:
-            self.load_model(folder)
+        self.model_wiring.ask_and_load_model()
 
     def _ask_yes_no(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return answer == QMessageBox.Yes
 
     def _ask_save_path(self, title: str, suggestion: str, filters: str) -> str:
-        start = Path(self.settings.value("paths/last_dir", str(Path.home()))) / suggestion
-        path, _ = QFileDialog.getSaveFileName(self, title, str(start), filters)
+        path, _ = QFileDialog.getSaveFileName(self, title, str(self.start_folder() / suggestion), filters)
+        if path:
+            self.remember_folder(path)
         return path
 
-    def _ask_folder(self, title: str) -> str:
-        start = self.settings.value("paths/last_dir", str(Path.home()))
-        return QFileDialog.getExistingDirectory(self, title, start)
+    def _ask_open_path(self, title: str, filters: str) -> str:
+        path, _ = QFileDialog.getOpenFileName(self, title, str(self.start_folder()), filters)
+        if path:
+            self.remember_folder(path)
+        return path
 
     def _fill_recent_menu(self, paths: list[str]) -> None:
         self.recent_menu.clear()
@@ -322,7 +354,7 @@ class MainWindow(QMainWindow):
         path = self.session.path
         if path is not None:
             self._fill_recent_menu(stored.add_recent_file(self.settings, str(path)))
-            self.settings.setValue("paths/last_dir", str(path.parent))
+            self.remember_folder(path)
         self.data_label.setText(f"{adata.n_obs:,} cells x {adata.n_vars:,} genes")
         self.setWindowTitle(f"FADVI - {path.name}" if path else "FADVI")
         self._refresh_actions()
@@ -378,7 +410,7 @@ class MainWindow(QMainWindow):
     def _save_window_state(self) -> None:
         self.training_wiring.remember_settings()
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(WINDOW_STATE_VERSION))
         self.settings.sync()
 
     def _restore_window_state(self) -> bool:
@@ -386,21 +418,26 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
-        return state is not None
+        return state is not None and self.restoreState(state, WINDOW_STATE_VERSION)
 
     def size_docks(self) -> None:
-        """Give the docks their default widths (on first start; later the saved layout is used).
-
-        Each side gets its default width (`DOCK_WIDTHS`), widened to what its widest panel
-        needs without a horizontal scroll bar, but to at most `MAX_DOCK_SHARE` of the window.
-        """
-        cap = int(self.width() * MAX_DOCK_SHARE)
+        """Give the docks their first widths (`fadvi_gui.dock_widths.default_widths`); later
+        starts restore the saved layout."""
+        self.pin_dock_widths()
         sides = ((self.data_dock, self.training_dock), (self.predictions_dock, self.explain_dock))
-        widths = [min(max(default, *map(_needed_width, docks)), cap)
-                  for default, docks in zip(DOCK_WIDTHS, sides)]
-        self.resizeDocks([self.data_dock, self.predictions_dock], widths, Qt.Horizontal)
+        self.resizeDocks([self.data_dock, self.predictions_dock], default_widths(self, sides),
+                         Qt.Horizontal)
+
+    def pin_dock_widths(self) -> None:
+        """Keep every dock as wide as its panel needs (`fadvi_gui.dock_widths.pin_widths`): the
+        viewer gives way when the window narrows or something in it appears, and docks never jump."""
+        pin_widths(self, self.viewer)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Re-pin the docks' minimum widths to the new window width."""
+        super().resizeEvent(event)
+        if hasattr(self, "viewer"):  # not during construction
+            self.pin_dock_widths()
 
     # -------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
@@ -416,18 +453,6 @@ class MainWindow(QMainWindow):
             self.open_file(paths[0])
 
 
-def _needed_width(dock: QDockWidget) -> int:
-    """Width of ``dock`` at which its panel fits beside a vertical scroll bar."""
-    area = dock.widget()
-    bar = area.style().pixelMetric(QStyle.PM_ScrollBarExtent)
-    return area.widget().minimumSizeHint().width() + bar + 2 * area.frameWidth() + 4
-
-
-def _scrolling(widget: QWidget) -> QScrollArea:
-    """Wrap ``widget`` so a narrow dock scrolls instead of widening the whole window."""
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.NoFrame)
-    area.setWidget(widget)
-    return area
-
+def _is_demo_folder(folder: Path) -> bool:
+    """True for the app's own folder of the demo data (never proposed for saving)."""
+    return folder.resolve() == demo_path().parent.resolve()

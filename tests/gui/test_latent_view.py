@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from qtpy.QtCore import QEvent, QPointF, Qt
-from qtpy.QtGui import QImage, QMouseEvent
-from qtpy.QtWidgets import QApplication
+from qtpy.QtGui import QHelpEvent, QImage, QMouseEvent
+from qtpy.QtWidgets import QApplication, QToolTip
 
 from fadvi_gui.panels.viewer.latent_view import LatentView
 from fadvi_gui.plotting.lasso import points_in_polygon
@@ -218,6 +218,29 @@ def test_hovering_a_cell_names_it(qtbot, view, cells):
     plot, cell, _screen = blocker.args
     assert (plot, cell) == (0, 5)
     assert "cell_5" in view.hover_text(cell)
+
+
+def test_hover_tooltip_stays_when_the_mouse_rests(qtbot, view, cells):
+    """Qt asks the plot for a tooltip once the mouse rests; the cell's must show, not vanish."""
+    _obs, coords = cells
+    box = view.canvas().view_box(0)
+    target = view.canvas().mapFromScene(box.mapViewToScene(QPointF(*coords[5])))
+    viewport = view.canvas().viewport()
+    with qtbot.waitSignal(view.canvas().hovered):
+        _mouse(viewport, QEvent.Type.MouseMove, target, Qt.MouseButton.NoButton, held=False)
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, target, viewport.mapToGlobal(target)))
+    qtbot.wait(600)  # an empty answer would hide the tooltip after a short delay
+    assert QToolTip.isVisible()
+    assert "cell_5" in QToolTip.text() and "batch:" in QToolTip.text()
+
+
+def test_gene_colour_bar_names_its_unit(view):
+    view.set_gene_values("CD3E", np.linspace(0.0, 3.0, 240))
+    view.show_gene("CD3E")
+    assert view.legend().showing_colour_bar()
+    assert "CD3E (log1p normalised counts" in view.legend().title()
+    view.set_colour_by("n_counts")
+    assert "log1p" not in view.legend().title()
 
 
 def test_save_selection_requests_a_new_column(qtbot, view, cells):

@@ -32,9 +32,16 @@ def _review(adata):
                                 unlabeled_category="Unknown")
 
 
-def _column(panel, column: int) -> list[str]:
+def _column(panel, header: str) -> list[str]:
     model = panel.table_view.model()
+    column = _header_index(panel, header)
     return [model.data(model.index(row, column)) for row in range(model.rowCount())]
+
+
+def _header_index(panel, header: str) -> int:
+    model = panel.table_view.model()
+    headers = [model.headerData(c, Qt.Horizontal) for c in range(model.columnCount())]
+    return headers.index(header)
 
 
 def test_predict_buttons_request_all_cells_or_the_selection(qtbot, panel):
@@ -70,16 +77,16 @@ def test_review_table_shows_each_predicted_cell(panel, adata):
     panel.set_review(_review(adata))
     model = panel.table_view.model()
     headers = [model.headerData(c, Qt.Horizontal) for c in range(model.columnCount())]
-    assert headers[:5] == ["Cell", "Batch", "Existing label", "Predicted label", "Confidence"]
+    assert headers[:6] == ["Prediction", "Confidence", "Flag", "Existing label", "Batch", "Cell"]
     assert model.rowCount() == adata.n_obs
-    assert _column(panel, 3) == list(adata.obs[results.PREDICTION_KEY].astype(str))
+    assert _column(panel, "Prediction") == list(adata.obs[results.PREDICTION_KEY].astype(str))
     assert "120 of 120" in panel.shown_label.text()
 
 
 def test_sorting_by_confidence(panel, adata):
     panel.set_review(_review(adata))
-    panel.table_view.sortByColumn(4, Qt.DescendingOrder)
-    shown = [float(v) for v in _column(panel, 4)]
+    panel.table_view.sortByColumn(_header_index(panel, "Confidence"), Qt.DescendingOrder)
+    shown = [float(v) for v in _column(panel, "Confidence")]
     assert shown == sorted(shown, reverse=True)
     assert shown[0] == pytest.approx(adata.obs[results.CONFIDENCE_KEY].max(), abs=1e-3)
 
@@ -90,7 +97,7 @@ def test_threshold_slider_marks_uncertain_and_updates_counts(qtbot, panel, adata
         panel.threshold_slider.setValue(60)
     assert blocker.args == [pytest.approx(0.6)]
     n_low = int((adata.obs[results.CONFIDENCE_KEY] < 0.6).sum())
-    assert _column(panel, 5).count(results.UNCERTAIN) == n_low
+    assert _column(panel, "Flag").count(results.UNCERTAIN) == n_low
     counts = {panel.counts_table.item(r, 0).text(): panel.counts_table.item(r, 1).text()
               for r in range(panel.counts_table.rowCount())}
     assert counts[results.UNCERTAIN] == str(n_low)
@@ -100,12 +107,12 @@ def test_filters(qtbot, panel, adata):
     panel.set_review(_review(adata))
     panel.set_threshold(0.5)
     panel.filter_combo.setCurrentIndex(panel.filter_combo.findText("Unlabelled only"))
-    assert set(_column(panel, 2)) == {"Unknown"}
+    assert set(_column(panel, "Existing label")) == {"Unknown"}
     panel.filter_combo.setCurrentIndex(panel.filter_combo.findText("Disagreements"))
-    existing, predicted = _column(panel, 2), _column(panel, 3)
+    existing, predicted = _column(panel, "Existing label"), _column(panel, "Prediction")
     assert existing and all(e != p and e != "Unknown" for e, p in zip(existing, predicted))
     panel.filter_combo.setCurrentIndex(panel.filter_combo.findText("Confidence < threshold"))
-    assert all(float(v) < 0.5 for v in _column(panel, 4))
+    assert all(float(v) < 0.5 for v in _column(panel, "Confidence"))
     before = panel.table_view.model().rowCount()
     panel.threshold_slider.setValue(80)
     assert panel.table_view.model().rowCount() > before

@@ -59,7 +59,7 @@ def test_defaults_train_with_early_stopping_on_accuracy_and_a_budget_and_say_why
     monkeypatch.setattr(FADVI, "train", recording_train)
     _open_small(qtbot, window, tmp_path / "small.h5ad")
     panel = window.training_panel
-    set_fast_model(panel, epochs=0)  # 0 is "Auto (time budget)", the default
+    set_fast_model(panel, epochs=0)  # 0 is "Auto" (the time budget), the default
     assert panel.early_stopping_check.isChecked()
     assert panel.time_budget_spin.value() == 10
     statuses = []
@@ -96,7 +96,7 @@ def test_old_slow_settings_start_again_from_auto_epochs_with_early_stopping(make
            "model_kwargs": {"n_latent_l": 12}}
     stored.write_json(stored.open_settings(), OLD_SETTINGS_KEY, old)
     panel = make_window().training_panel
-    assert panel.epochs_spin.value() == 0 and panel.epochs_spin.text() == "Auto (time budget)"
+    assert panel.epochs_spin.value() == 0 and panel.epochs_spin.text() == "Auto"
     assert panel.early_stopping_check.isChecked()
     assert panel.batch_spin.value() == 64 and panel.inputs["n_latent_l"].value() == 12
 

@@ -34,19 +34,20 @@ GENE_PREFIX = "Gene: "
 
 
 class ViewerControls(QWidget):
-    """Space, embedding, side-by-side, colour-by, gene search and export; then selection tools, status and progress."""
+    """Space, embedding and side-by-side; colour-by, gene search and export; selection tools; selection actions, status and progress."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.space_combo = QComboBox()
         self.space_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.space_combo.setMinimumContentsLength(12)
+        self.space_combo.setMinimumContentsLength(9)
         self.space_combo.setToolTip("Latent space to embed: z_l is batch-corrected cell type.")
         self.method_combo = QComboBox()
         for method in ("umap", "pca"):
             self.method_combo.addItem(METHOD_LABELS[method], method)
         self.method_combo.setToolTip("PCA appears at once; UMAP replaces it when ready.")
-        self.side_by_side = QCheckBox("z_b | z_l side by side")
+        self.side_by_side = QCheckBox("Side by side")
+        self.side_by_side.setToolTip("Show z_b (batch) and z_l (cell type) next to each other.")
         self.side_by_side.setEnabled(False)
         self.colour_combo = QComboBox()
         self.colour_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -63,19 +64,21 @@ class ViewerControls(QWidget):
             top.addWidget(widget)
         top.addWidget(self.side_by_side)
         top.addStretch(1)
-        top.addWidget(self.export_button)
-        # Colouring gets its own row, so the viewer stays narrow enough for docks beside it.
+        # Short rows keep the viewer narrow enough for both docks beside it on a 1366 px screen.
         colour = QHBoxLayout()
         colour.addWidget(QLabel("Colour by"))
         colour.addWidget(self.colour_combo, 1)
         colour.addWidget(self.gene_edit, 1)
+        colour.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addLayout(colour)
-        layout.addLayout(self._build_selection_row())
+        tools, selection = self._build_selection_rows()
+        layout.addLayout(tools)
+        layout.addLayout(selection)
 
-    def _build_selection_row(self) -> QHBoxLayout:
+    def _build_selection_rows(self) -> tuple[QHBoxLayout, QHBoxLayout]:
         row = QHBoxLayout()
         self.mode_group = QButtonGroup(self)
         for mode, text, tip in _MODES:
@@ -94,9 +97,12 @@ class ViewerControls(QWidget):
         self.selection_label = QLabel("No cells selected")
         row.addSpacing(12)
         row.addWidget(self.selection_label)
-        self.clear_button = QPushButton("Clear")
-        self.invert_button = QPushButton("Invert")
-        self.save_button = QPushButton("Save as category")
+        row.addStretch(1)
+        tools, row = row, QHBoxLayout()
+        # Tool buttons are narrower than push buttons: the viewer leaves room for docks at 1366 px.
+        self.clear_button = _tool_button("Clear", "Select no cells.")
+        self.invert_button = _tool_button("Invert", "Select the cells that are not selected, and only those.")
+        self.save_button = _tool_button("Save as category")
         self.save_button.setToolTip("Add the selection to the data as a new obs column (selection_1, ...).")
         for button in (self.clear_button, self.invert_button, self.save_button):
             row.addWidget(button)
@@ -104,15 +110,21 @@ class ViewerControls(QWidget):
         self.status = QLabel()
         # Long messages are cut rather than widening the window.
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Showing progress must not widen the viewer (that would squeeze the docks beside it):
+        # the bar takes only spare room, and Cancel's place is kept while it is hidden.
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
+        self.progress.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = _tool_button("Cancel", "Stop computing this embedding.")
+        policy = self.cancel_button.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.cancel_button.setSizePolicy(policy)
         self.cancel_button.setVisible(False)
         row.addWidget(self.status)
         row.addWidget(self.progress)
         row.addWidget(self.cancel_button)
-        return row
+        return tools, row
 
     # -------------------------------------------------------------- helpers
     def set_spaces(self, spaces: list[str]) -> None:
@@ -161,3 +173,10 @@ class ViewerControls(QWidget):
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self.status.setText("")
+
+
+def _tool_button(text: str, tooltip: str = "") -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tooltip)
+    return button

@@ -145,6 +145,10 @@ class LegendPanel(QWidget):
         self._stack.setCurrentIndex(1)
 
     # -------------------------------------------------------------- queries
+    def title(self) -> str:
+        """The title shown above the categories or colour bar (rich text)."""
+        return self._title.text()
+
     def labels(self) -> list[str]:
         """The category names listed, in order."""
         return [self._list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self._list.count())]

@@ -7,6 +7,7 @@ Models are written in the engine's safe format (``FADVI.save``: arrays and JSON,
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fadvi_core import FADVI
@@ -21,18 +22,47 @@ if TYPE_CHECKING:
 
 #: Epochs of the short training that fits a mapped model to the new batches.
 MAP_EPOCHS = 20
+#: How the engine names a model file (``FADVI.save``): ``[prefix]fadvi_model.npz``.
+MODEL_FILE = "fadvi_model.npz"
 
 
-def save_model(control: Control, model: FADVI, folder: str | os.PathLike) -> str:
-    """Write ``model`` into ``folder`` (created if needed); return the folder."""
-    model.save(str(folder), overwrite=True)
-    return str(folder)
+def model_file_name(name: str) -> str:
+    """The file name a model called ``name`` is saved under: ``pbmc`` gives ``pbmc_fadvi_model.npz``.
+
+    A name that already ends the engine's way (``pbmc_fadvi_model.npz``, ``fadvi_model.npz``) is
+    kept; a ``.npz`` ending of another name is replaced.
+    """
+    name = name.strip()
+    if name.endswith(MODEL_FILE):
+        return name
+    name = name.removesuffix(".npz").rstrip("_")
+    return f"{name}_{MODEL_FILE}" if name else MODEL_FILE
 
 
-def load_model(control: Control, folder: str | os.PathLike) -> FADVI:
-    """Read a model saved with :func:`save_model`, without data attached."""
+def model_location(path: str | os.PathLike) -> tuple[Path, str]:
+    """Return ``(folder, prefix)`` for ``FADVI.save``/``FADVI.load`` from a model path.
+
+    ``path`` is a model file (``folder/pbmc_fadvi_model.npz`` gives ``(folder, "pbmc_")``), or
+    any other path: a folder holding ``fadvi_model.npz``, as ``fadvi train --out`` writes.
+    """
+    path = Path(path)
+    if path.name.endswith(".npz"):
+        return path.parent, model_file_name(path.name)[: -len(MODEL_FILE)]
+    return path, ""
+
+
+def save_model(control: Control, model: FADVI, path: str | os.PathLike) -> str:
+    """Write ``model`` to the model file or folder ``path`` (see `model_location`); return the file."""
+    folder, prefix = model_location(path)
+    model.save(str(folder), prefix=prefix or None, overwrite=True)
+    return str(folder / f"{prefix}{MODEL_FILE}")
+
+
+def load_model(control: Control, path: str | os.PathLike) -> FADVI:
+    """Read a model saved with :func:`save_model` (a model file, or its folder), without data."""
     reserve_core_for_ui()
-    return FADVI.load(str(folder), adata=None)
+    folder, prefix = model_location(path)
+    return FADVI.load(str(folder), adata=None, prefix=prefix or None)
 
 
 def align_genes(control: Control, adata: AnnData, model: FADVI

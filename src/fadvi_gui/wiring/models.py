@@ -15,6 +15,9 @@ from qtpy.QtCore import QObject, Signal
 from fadvi_gui.session import JobKind
 from fadvi_gui.tasks import model_files
 
+#: File-dialog filter that shows saved models (and only them).
+MODEL_FILTER = f"FADVI models (*{model_files.MODEL_FILE});;All files (*)"
+
 if TYPE_CHECKING:
     from anndata import AnnData
 
@@ -56,21 +59,52 @@ class ModelWiring(QObject):
                 and s.blocker(JobKind.ALIGN) is None)
 
     # ------------------------------------------------------------------ public
-    def save_model(self, folder: str | Path) -> None:
-        """Write the session's model into ``folder`` in a worker."""
+    def ask_and_save_model(self) -> None:
+        """Ask for a model name (a file dialog showing the saved models), then save.
+
+        A typed name gets the engine's ending (``pbmc`` is saved as ``pbmc_fadvi_model.npz``);
+        replacing an existing model file is confirmed first.
+        """
+        if self.session.model is None:
+            self.prompts.show_error("There is no model to save yet. Train or load one first.")
+            return
+        source = self.session.path
+        stem = source.name.split(".")[0] if source is not None else ""
+        chosen = self.prompts.ask_save_path(
+            "Save model: type a name", model_files.model_file_name(stem), MODEL_FILTER)
+        if not chosen:
+            return
+        target = Path(chosen).with_name(model_files.model_file_name(Path(chosen).name))
+        # The dialog confirmed replacing the file it returned; a typed name maps to another file.
+        if target.exists() and target != Path(chosen) and not self.prompts.ask_yes_no(
+                "Replace the model?", f"A model named {target.name} is already in {target.parent}. "
+                                      "Replace it?"):
+            self.prompts.status("The model was not saved.", 8000)
+            return
+        self.save_model(target)
+
+    def ask_and_load_model(self) -> None:
+        """Ask for a saved model file (the dialog lists ``*fadvi_model.npz``), then load it."""
+        chosen = self.prompts.ask_open_path("Load a saved FADVI model", MODEL_FILTER)
+        if chosen:
+            self.load_model(chosen)
+
+    def save_model(self, path: str | Path) -> None:
+        """Write the session's model in a worker: to a model file (``*fadvi_model.npz``) or a folder."""
         model = self.session.model
         if model is None:
             self.prompts.show_error("There is no model to save yet. Train or load one first.")
             return
-        job = self.session.run_job(JobKind.MODEL_IO, f"Saving the model to {Path(folder).name}",
-                                   model_files.save_model, model, folder)
+        job = self.session.run_job(JobKind.MODEL_IO, f"Saving the model to {Path(path).name}",
+                                   model_files.save_model, model, path)
         job.succeeded.connect(
-            lambda path: self.prompts.status(f"Model saved in {path}", 8000))
+            lambda written: self.prompts.status(f"Model saved: {written}", 8000))
 
-    def load_model(self, folder: str | Path) -> None:
-        """Read a model from ``folder`` in a worker; then map the open data onto it, if any."""
-        job = self.session.run_job(JobKind.MODEL_IO, f"Loading the model from {Path(folder).name}",
-                                   model_files.load_model, folder)
+    def load_model(self, path: str | Path) -> None:
+        """Read a model file (or the folder holding ``fadvi_model.npz``) in a worker; then map the
+        open data onto it, if any."""
+        job = self.session.run_job(JobKind.MODEL_IO, f"Loading the model from {Path(path).name}",
+                                   model_files.load_model, path)
         job.succeeded.connect(self._on_load_job_succeeded)
 
     def map_data(self) -> None:

@@ -12,6 +12,7 @@ import pandas as pd
 from qtpy.QtCore import QObject, Signal
 
 from fadvi_gui.model import results, results_io
+from fadvi_gui.model.accept_text import accept_message
 from fadvi_gui.model.keys import ACCEPTED_KEY, BATCH_PREDICTION_KEY, PREDICTION_KEY
 from fadvi_gui.session import JobKind
 from fadvi_gui.tasks import predictions as prediction_tasks
@@ -166,8 +167,10 @@ class PredictionsWiring(QObject):
         except ValueError as exc:
             self.prompts.show_error(str(exc))
             return
-        self.predictions.show_message(
-            f"Accepted {n:,} predictions into '{ACCEPTED_KEY}'; the original labels are unchanged.")
+        c = session.choices
+        self.predictions.show_message(accept_message(
+            session.adata, n, threshold=threshold, indices=indices, labels_key=c.labels_key,
+            unlabeled_category=c.unlabeled_category))
 
     def _on_predictions_export_requested(self) -> None:
         session, c = self.session, self.session.choices

@@ -19,7 +19,14 @@ class Prompts(Protocol):
         """Ask a question; True for yes."""
 
     def ask_save_path(self, title: str, suggestion: str, filters: str) -> str:
-        """Ask for a file name to write; empty when the user cancelled."""
+        """Ask for a file name to write; empty when the user cancelled.
+
+        ``suggestion`` is a file name, proposed in the user's last-used folder (or documents);
+        the dialog itself asks before replacing the exact file chosen.
+        """
+
+    def ask_open_path(self, title: str, filters: str) -> str:
+        """Ask for an existing file to read, in the last-used folder; empty when cancelled."""
 
     def status(self, text: str, timeout_ms: int = 8000) -> None:
         """Show ``text`` in the status bar for ``timeout_ms``."""

@@ -14,11 +14,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-    QPushButton, QScrollArea, QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+    QPushButton, QScrollArea, QSpinBox, QTableView, QTabWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
 from fadvi_gui.model.explain import METHOD_LABELS, ExplainResult, ExplainSettings
+from fadvi_gui.panels.common.larger_view import show_larger
 from fadvi_gui.panels.common.run_controls import RunControls
 from fadvi_gui.panels.explain._gene_bars import GeneBarChart
 from fadvi_gui.panels.explain._ranked_table import RankedGenesModel
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 #: Rows measured when the ranked table's columns are fitted to their contents.
 SIZED_ROWS = 30
 _PREDICT_FIRST = "Predict labels first, then explain them."
+_SCORE = "Mean |attribution|"
 _ENDED = {"finished": "Done.", "cancelled": "Cancelled; earlier results are kept.",
           "failed": "The explanation failed; see the message."}
 SCOPE_LABELS = {"selection": "Selected cells", "class": "One predicted class",
@@ -83,6 +85,7 @@ class ExplainPanel(QWidget):
         self.scope_combo.setCurrentIndex(self.scope_combo.findData("class"))
         self.scope_combo.currentIndexChanged.connect(self._update_buttons)
         self.class_combo = QComboBox()
+        _narrow(self.class_combo)
         self.class_combo.setToolTip("Explain the cells predicted as this class.")
         self.max_cells_spin = QSpinBox()
         self.max_cells_spin.setRange(10, 100_000)
@@ -118,6 +121,7 @@ class ExplainPanel(QWidget):
         layout = QVBoxLayout(box)
         pick = QHBoxLayout()
         self.result_class_combo = QComboBox()
+        _narrow(self.result_class_combo)
         self.result_class_combo.currentIndexChanged.connect(self._on_result_class_combo_changed)
         self.top_spin = QSpinBox()
         self.top_spin.setRange(5, 100)
@@ -144,17 +148,24 @@ class ExplainPanel(QWidget):
         self.chart.gene_clicked.connect(self.gene_clicked)
         chart_scroll = QScrollArea()
         chart_scroll.setWidgetResizable(True)
+        chart_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         chart_scroll.setWidget(self.chart)
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(self.table_view)
-        splitter.addWidget(chart_scroll)
-        splitter.setSizes([450, 450])
-        layout.addWidget(splitter, 1)
+        # Tabs give chart and table the dock's whole width; "Open larger" gives the chart a window.
+        self.result_tabs = QTabWidget()
+        self.result_tabs.addTab(chart_scroll, "Chart")
+        self.result_tabs.addTab(self.table_view, "Table")
+        self.larger_button = QToolButton()
+        self.larger_button.setText("Open larger...")
+        self.larger_button.setToolTip("Show the bar chart in its own window, full size.")
+        self.larger_button.clicked.connect(self.open_larger_chart)
+        self.result_tabs.setCornerWidget(self.larger_button)
+        layout.addWidget(self.result_tabs, 1)
         exports = QHBoxLayout()
-        self.export_table_button = QPushButton("Export table CSV...")
+        self.export_table_button = QPushButton("Export CSV...")
         self.export_table_button.setToolTip("Every class's ranked genes in one file, with a 'class' column.")
         self.export_table_button.clicked.connect(self._on_export_table_button_clicked)
-        self.export_figure_button = QPushButton("Export figure (PNG/SVG)...")
+        self.export_figure_button = QPushButton("Export figure...")
+        self.export_figure_button.setToolTip("Save the bar chart as a PNG or SVG picture.")
         self.export_figure_button.clicked.connect(self._on_export_figure_button_clicked)
         exports.addStretch(1)
         exports.addWidget(self.export_table_button)
@@ -222,6 +233,14 @@ class ExplainPanel(QWidget):
         """Write the bar chart to ``path`` (``.png`` or ``.svg``)."""
         return self.chart.save(path, width=width)
 
+    def open_larger_chart(self) -> QDialog:
+        """Show the bar chart in its own, resizable window (clicking a gene works there too)."""
+        chart = GeneBarChart()
+        chart.set_genes(self.chart.genes, self.chart.values, title=self._chart_title(),
+                        score=_SCORE)
+        chart.gene_clicked.connect(self.gene_clicked)
+        return show_larger(self, f"Genes that drive the prediction: {self.current_class()}", chart)
+
     # -------------------------------------------------------------- run state
     def set_can_run(self, can_run: bool, reason: str = "") -> None:
         """Enable Run (when idle), or disable it with ``reason`` shown."""
@@ -272,10 +291,12 @@ class ExplainPanel(QWidget):
     # ---------------------------------------------------------------- helpers
     def _show_chart(self) -> None:
         table = self.genes.table.head(self.top_spin.value())
-        method = METHOD_LABELS.get(self.result.method, "") if self.result else ""
         self.chart.set_genes(list(table["feature"]), table["attribution_abs_mean"].to_numpy(),
-                             title=f"{self.current_class()} ({method})",
-                             score="Mean |attribution|")
+                             title=self._chart_title(), score=_SCORE)
+
+    def _chart_title(self) -> str:
+        method = METHOD_LABELS.get(self.result.method, "") if self.result else ""
+        return f"{self.current_class()} ({method})" if method else self.current_class()
 
     def _update_buttons(self, *_args: object) -> None:
         running = self.run_controls.is_running
@@ -286,3 +307,9 @@ class ExplainPanel(QWidget):
         has_result = self.result is not None and not running
         self.export_table_button.setEnabled(has_result)
         self.export_figure_button.setEnabled(has_result)
+
+
+def _narrow(combo: QComboBox) -> None:
+    """Keep ``combo`` narrow whatever its class names: a long name is elided, not widening the dock."""
+    combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)

@@ -9,13 +9,16 @@ import numpy as np
 import pandas as pd
 import qtpy  # noqa: F401 - import before pyqtgraph so both use the same binding
 import pyqtgraph as pg
-from qtpy.QtCore import QPointF, QRectF, Qt
-from qtpy.QtGui import QColor
+from qtpy.QtCore import QEvent, QObject, QPointF, QRectF, Qt
+from qtpy.QtGui import QColor, QFontMetrics
+from qtpy.QtWidgets import QToolTip
 
 from fadvi_gui.panels.common.plot_export import export_plot
 
 #: Above this many classes per side, the counts are not written into the cells.
 MAX_ANNOTATED = 15
+#: In a dock, class names longer than this many characters are shortened with "...".
+MAX_NAME_CHARS = 24
 
 
 class CountLabels(pg.GraphicsObject):
@@ -45,6 +48,11 @@ class CountLabels(pg.GraphicsObject):
 
     def paint(self, painter, *_args) -> None:
         transform = painter.transform()
+        cell = transform.map(QPointF(1, 1)) - transform.map(QPointF(0, 0))
+        metrics = painter.fontMetrics()
+        widest = max((metrics.horizontalAdvance(text) for _x, _y, text, _c in self._labels), default=0)
+        if abs(cell.x()) < widest + 4 or abs(cell.y()) < metrics.height() * 0.8:
+            return  # counts that do not fit their cells would only blur it ("Open larger" shows them)
         painter.resetTransform()
         box = QRectF(-40, -10, 80, 20)
         for x, y, text, colour in self._labels:
@@ -54,15 +62,63 @@ class CountLabels(pg.GraphicsObject):
         painter.setTransform(transform)
 
 
+class UpwardNamesAxis(pg.AxisItem):
+    """A bottom axis whose tick names read upwards, so long class names fit side by side."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self._names: list[tuple[float, str]] = []
+
+    def set_names(self, names: list[tuple[float, str]]) -> None:
+        """Write ``(position, name)`` pairs; the axis grows tall enough for the longest name."""
+        self._names = names
+        metrics = QFontMetrics(self.style.get("tickFont") or self.font())
+        self.setHeight(max([metrics.horizontalAdvance(n) for _x, n in names] + [10]) + 24)
+        self.setTicks([[(x, "") for x, _n in names]])
+        self.picture = None
+        self.update()
+
+    def drawPicture(self, p, axisSpec, tickSpecs, textSpecs) -> None:  # noqa: N802 - pyqtgraph API
+        super().drawPicture(p, axisSpec, tickSpecs, [])
+        if not self._names or self.linkedView() is None:
+            return
+        low, high = self.range
+        bounds = self.boundingRect()
+        scale = bounds.width() / (high - low) if high > low else 0.0
+        if self.style["tickFont"] is not None:
+            p.setFont(self.style["tickFont"])
+        p.setPen(self.textPen())
+        line = p.fontMetrics().height()
+        top = max(0, self.style["tickLength"]) + 4
+        for x, name in self._names:
+            p.save()
+            p.translate(bounds.left() + (x - low) * scale, top)
+            p.rotate(-90)
+            p.drawText(QRectF(-bounds.height(), -line / 2, bounds.height(), line),
+                       int(Qt.AlignRight | Qt.AlignVCenter), name)
+            p.restore()
+
+
 class ConfusionView(pg.PlotWidget):
     """Heatmap of a confusion matrix, coloured by the share of each existing label's cells.
 
     Each cell of the heatmap is coloured by row share (0 to 1) and, for small matrices,
-    shows its cell count.
+    shows its cell count where it fits; hovering a cell tells its labels and count.
+
+    Parameters
+    ----------
+    compact
+        Class names in a smaller font, for a dock; the "Open larger" window uses the normal one.
     """
 
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent, background="w")
+    def __init__(self, parent=None, *, compact: bool = True) -> None:
+        super().__init__(parent, background="w", axisItems={"bottom": UpwardNamesAxis()})
+        self._max_chars = MAX_NAME_CHARS if compact else 80
+        if compact:
+            font = self.font()
+            font.setPointSizeF(max(font.pointSizeF() - 2, 7))
+            for side in ("left", "bottom"):
+                self.plotItem.getAxis(side).setStyle(tickFont=font)
         self.matrix = pd.DataFrame()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
@@ -78,6 +134,37 @@ class ConfusionView(pg.PlotWidget):
                                   anchor=(0.5, 0.5))
         self.plotItem.addItem(self._empty)
         self.set_matrix(pd.DataFrame())
+        self._hovered: tuple[int, int] | None = None
+        self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self.viewport().installEventFilter(self)
+
+    def cell_text(self, row: int, column: int) -> str:
+        """What hovering cell ``(row, column)`` says: both labels, the count and its row share."""
+        counts = self.matrix.to_numpy(dtype=np.float64)
+        total = counts[row].sum()
+        share = counts[row, column] / total if total else 0.0
+        return (f"Existing label: {self.matrix.index[row]}\n"
+                f"Predicted label: {self.matrix.columns[column]}\n"
+                f"{int(counts[row, column]):,} cells ({share:.0%} of this label's cells)")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """Show the hovered cell's counts when Qt asks for a tooltip (the plot's scene has none)."""
+        if event.type() == QEvent.Type.ToolTip and watched is self.viewport():
+            if self._hovered is not None:
+                QToolTip.showText(event.globalPos(), self.cell_text(*self._hovered), self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _on_scene_mouse_moved(self, scene_pos) -> None:
+        self._hovered = None
+        if self.matrix.empty or not self.plotItem.vb.sceneBoundingRect().contains(scene_pos):
+            return
+        point = self.plotItem.vb.mapSceneToView(scene_pos)
+        row, column = int(np.floor(point.y())), int(np.floor(point.x()))
+        if 0 <= row < self.matrix.shape[0] and 0 <= column < self.matrix.shape[1]:
+            self._hovered = (row, column)
 
     def set_matrix(self, matrix: pd.DataFrame) -> None:
         """Show ``matrix`` (counts, existing x predicted); an empty one shows a note instead."""
@@ -102,9 +189,17 @@ class ConfusionView(pg.PlotWidget):
         self.plotItem.setRange(xRange=(0, counts.shape[1]), yRange=(0, counts.shape[0]), padding=0)
 
     def _set_ticks(self, columns: list[str], rows: list[str]) -> None:
-        self.plotItem.getAxis("bottom").setTicks([[(i + 0.5, name) for i, name in enumerate(columns)]])
-        self.plotItem.getAxis("left").setTicks([[(i + 0.5, name) for i, name in enumerate(rows)]])
+        short = self._short
+        self.plotItem.getAxis("bottom").set_names([(i + 0.5, short(n)) for i, n in enumerate(columns)])
+        left = self.plotItem.getAxis("left")
+        rows = [short(name) for name in rows]
+        left.setTicks([[(i + 0.5, name) for i, name in enumerate(rows)]])
+        metrics = QFontMetrics(left.style.get("tickFont") or self.font())
+        left.setWidth(max([metrics.horizontalAdvance(n) for n in rows] + [10]) + 28)
 
     def save(self, path: str | os.PathLike, *, width: int = 1200) -> Path:
         """Write the heatmap to ``path`` (``.png`` or ``.svg``)."""
         return export_plot(self.plotItem, path, width=width)
+
+    def _short(self, name: str) -> str:
+        return name if len(name) <= self._max_chars else f"{name[:self._max_chars - 3]}..."

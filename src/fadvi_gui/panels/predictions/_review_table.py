@@ -14,16 +14,26 @@ from qtpy.QtGui import QColor
 
 from fadvi_gui.model.results import UNCERTAIN
 
-#: (header, column of `fadvi_gui.model.results.review_table`)
+#: (header, column of `fadvi_gui.model.results.review_table`); the columns a user acts on
+#: come first, so they show in a narrow dock without scrolling sideways.
 COLUMNS = (
-    ("Cell", "cell"),
-    ("Batch", "batch"),
-    ("Existing label", "existing_label"),
-    ("Predicted label", "predicted_label"),
+    ("Prediction", "predicted_label"),
     ("Confidence", "confidence"),
     ("Flag", None),
+    ("Existing label", "existing_label"),
+    ("Batch", "batch"),
+    ("Cell", "cell"),
 )
 _GREY = QColor(130, 130, 130)
+#: What each column holds, shown when the pointer rests on its header.
+HEADER_TIPS = {
+    "Prediction": "The predicted cell type.",
+    "Confidence": "How sure the model is of the prediction: its probability, 0 to 1.",
+    "Flag": "'Uncertain' when the confidence is below the threshold.",
+    "Existing label": "The label the cell had in your data ('Unknown' or similar when unlabelled).",
+    "Batch": "The cell's batch.",
+    "Cell": "The cell's name (obs index).",
+}
 #: The roles ``data`` answers; views ask for several more per cell.
 _ROLES = frozenset({Qt.DisplayRole, Qt.ForegroundRole, Qt.TextAlignmentRole})
 
@@ -68,6 +78,10 @@ class ReviewModel(QAbstractTableModel):
         if self.rowCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1))
 
+    def flag_column(self) -> int:
+        """The column that says "Uncertain"."""
+        return [name for _header, name in COLUMNS].index(None)
+
     def positions(self, rows: ArrayLike) -> np.ndarray:
         """Cell positions (rows of the AnnData) of the shown ``rows``, sorted."""
         rows = np.asarray(list(rows), dtype=np.int64)
@@ -85,8 +99,10 @@ class ReviewModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation, role: int = Qt.DisplayRole):  # noqa: N802
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
             return COLUMNS[section][0]
+        if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
+            return HEADER_TIPS.get(COLUMNS[section][0])
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole):

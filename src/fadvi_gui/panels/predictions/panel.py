@@ -16,12 +16,15 @@ from numpy.typing import ArrayLike
 import pandas as pd
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-    QRadioButton, QSlider, QSplitter, QTableView, QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QComboBox, QDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+    QRadioButton, QSlider, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
     QVBoxLayout, QWidget,
 )
 
-from fadvi_gui.model.results import REVIEW_FILTERS, class_counts, confusion_matrix, filter_review
+from fadvi_gui.model.results import (
+    REVIEW_FILTERS, UNCERTAIN, class_counts, confusion_matrix, filter_review,
+)
+from fadvi_gui.panels.common.larger_view import show_larger
 from fadvi_gui.panels.common.run_controls import RunControls
 from fadvi_gui.panels.predictions._confusion_view import ConfusionView
 from fadvi_gui.panels.predictions._review_table import ReviewModel
@@ -73,15 +76,15 @@ class PredictionsPanel(QWidget):
         self._selection = np.zeros(0, dtype=np.int64)
         self._can_accept = True
         self.review = ReviewModel(self)
-        splitter = QSplitter(Qt.Vertical)
-        splitter.addWidget(self._build_review_box())
-        splitter.addWidget(self._build_summary_box())
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        # Tabs, not a split: the review table and the matrix each get the dock's whole height.
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_review_box(), "Review")
+        self.tabs.addTab(self._build_confusion_tab(), "Confusion matrix")
+        self.tabs.addTab(self._build_counts_tab(), "Per class")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._build_run_box())
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.tabs, 1)
         self._update_buttons()
 
     # ------------------------------------------------------------------ build
@@ -102,9 +105,13 @@ class PredictionsPanel(QWidget):
             ["Predict labels", "Predict batches"], idle_text=_NO_MODEL,
             ready_text="Ready to predict.", ended_texts=_ENDED)
         self.predict_button, self.batch_button = self.run_controls.run_buttons
-        self.predict_button.setToolTip("Predict the cell type of each cell from z_l.")
+        self.predict_button.setToolTip(
+            "Predict the cell type of each cell, with a confidence, from its cell-type space (z_l).")
         self.predict_button.clicked.connect(lambda: self._on_predict_button_clicked("label"))
-        self.batch_button.setToolTip("Diagnostic: predict each cell's batch from z_b.")
+        self.batch_button.setToolTip(
+            "A check of the integration, not an annotation: predicts each cell's batch from its "
+            "batch space (z_b). If batches are predicted well, batch effects were captured there "
+            "and kept out of the cell-type space. Results go to 'fadvi_batch_prediction'.")
         self.batch_button.clicked.connect(lambda: self._on_predict_button_clicked("batch"))
         self.cancel_button = self.run_controls.cancel_button
         self.progress_bar = self.run_controls.progress_bar
@@ -115,7 +122,7 @@ class PredictionsPanel(QWidget):
         return box
 
     def _build_review_box(self) -> QWidget:
-        box = QGroupBox("Review")
+        box = QWidget()
         layout = QVBoxLayout(box)
         controls = QHBoxLayout()
         self.filter_combo = QComboBox()
@@ -148,9 +155,13 @@ class PredictionsPanel(QWidget):
         # measuring 1,000 rows blocks the UI for a quarter second.
         self.table_view.horizontalHeader().setResizeContentsPrecision(SIZED_ROWS)
         self.table_view.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.table_view.resizeColumnsToContents()  # headers whole before the first predictions
         layout.addWidget(self.table_view, 1)
         self.shown_label = QLabel("No predictions yet.")
-        layout.addWidget(self.shown_label)
+        self.shown_label.setWordWrap(True)
+        shown_row = QHBoxLayout()
+        shown_row.addWidget(self.shown_label, 1)
+        layout.addLayout(shown_row)
         self.withheld_agreement = WithheldAgreement()  # filled by the annotation wiring
         layout.addWidget(self.withheld_agreement)
         actions = QHBoxLayout()
@@ -164,33 +175,49 @@ class PredictionsPanel(QWidget):
             "Accept the predictions of the rows selected in the table (or, with no rows selected, "
             "of the cells selected in the viewer) that reach the threshold.")
         self.accept_selection_button.clicked.connect(self._on_accept_selection_button_clicked)
-        self.export_button = QPushButton("Export predictions CSV...")
+        self.export_button = QPushButton("Export CSV...")
+        self.export_button.setToolTip(
+            "Write every predicted cell's label, confidence and class probabilities to a CSV file.")
         self.export_button.clicked.connect(self._on_export_button_clicked)
+        shown_row.addWidget(self.export_button)
         for button in (self.accept_all_button, self.accept_selection_button):
             actions.addWidget(button)
         actions.addStretch(1)
         layout.addLayout(actions)
-        export_row = QHBoxLayout()
-        export_row.addStretch(1)
-        export_row.addWidget(self.export_button)
-        layout.addLayout(export_row)
         self.threshold_label.setText(f"{self.threshold():.2f}")
         self.review.set_threshold(self.threshold())
         return box
 
-    def _build_summary_box(self) -> QWidget:
-        box = QGroupBox("Summary")
-        layout = QHBoxLayout(box)
+    def _build_confusion_tab(self) -> QWidget:
+        self.confusion_view = ConfusionView()
+        self.confusion_view.setToolTip(
+            "Existing labels (rows) against predicted labels (columns), coloured by the share of "
+            "each existing label's cells.")
+        self.larger_button = QPushButton("Open larger...")
+        self.larger_button.setToolTip("Show the confusion matrix in its own window, full size.")
+        self.larger_button.clicked.connect(self.open_larger_confusion)
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.confusion_view, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.larger_button)
+        layout.addLayout(row)
+        return tab
+
+    def _build_counts_tab(self) -> QWidget:
         self.counts_table = QTableWidget(0, 2)
         self.counts_table.setHorizontalHeaderLabels(["Predicted class", "Cells"])
         self.counts_table.verticalHeader().setVisible(False)
         self.counts_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.counts_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-        self.counts_table.setMaximumWidth(200)
-        self.confusion_view = ConfusionView()
-        layout.addWidget(self.counts_table)
-        layout.addWidget(self.confusion_view, 1)
-        return box
+        return self.counts_table
+
+    def open_larger_confusion(self) -> QDialog:
+        """Show the confusion matrix in its own, resizable window; return that window."""
+        view = ConfusionView(compact=False)
+        view.set_matrix(self.confusion_view.matrix)
+        return show_larger(self, "Confusion matrix: existing against predicted labels", view)
 
     # ------------------------------------------------------------ data setters
     def set_review(self, table: pd.DataFrame) -> None:
@@ -200,6 +227,10 @@ class PredictionsPanel(QWidget):
         for column in range(self.review.columnCount()):  # long cell names are elided instead
             if self.table_view.columnWidth(column) > MAX_COLUMN_PX:
                 self.table_view.setColumnWidth(column, MAX_COLUMN_PX)
+        # The first rows may hold no "Uncertain": keep room for the word anyway.
+        flag = self.review.flag_column()
+        needed = self.table_view.fontMetrics().horizontalAdvance(UNCERTAIN) + 16
+        self.table_view.setColumnWidth(flag, max(self.table_view.columnWidth(flag), needed))
         self.confusion_view.set_matrix(confusion_matrix(table) if len(table) else pd.DataFrame())
         self._apply_filter()
         self._update_counts()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import qtpy  # noqa: F401  - bind qtpy before pyqtgraph so both use the same Qt
 import pyqtgraph as pg
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from fadvi_gui.model.keys import LOSS_TERMS
 
@@ -31,9 +31,9 @@ class TrainingCurves(QWidget):
         super().__init__(parent)
         self.series: dict[str, tuple[list[int], list[float]]] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
-        self.loss_plot = _plot("Loss terms (training cells, log scale)")
+        self.loss_plot = _plot("Loss terms by epoch (log scale)")
         self.loss_plot.setLogMode(y=True)
-        self.accuracy_plot = _plot("Label accuracy")
+        self.accuracy_plot = _plot("Label accuracy by epoch")
         self.accuracy_plot.setYRange(0, 1, padding=0.05)
         self.accuracy_plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
         loss_entries = []
@@ -55,7 +55,6 @@ class TrainingCurves(QWidget):
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(_legend(loss_entries))
         layout.addWidget(self.accuracy_plot, 2)
-        self.accuracy_plot.setMinimumHeight(120)
         layout.addWidget(_legend(accuracy_entries))
 
     def clear(self) -> None:
@@ -98,10 +97,9 @@ class _EpochAxis(pg.AxisItem):
 
 def _plot(title: str) -> pg.PlotWidget:
     widget = pg.PlotWidget(background="w", axisItems={"bottom": _EpochAxis("bottom")})
-    widget.setMinimumHeight(110)
+    widget.setMinimumHeight(90)
     plot = widget.getPlotItem()
-    plot.setTitle(title, color="#333", size="9pt")
-    plot.setLabel("bottom", "epoch", color="#333")
+    plot.setTitle(title, color="#333", size="9pt")  # says "by epoch": no axis label, more room
     plot.showGrid(x=True, y=True, alpha=0.15)
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
@@ -120,4 +118,6 @@ def _legend(entries: list[tuple[str, str, str]]) -> QLabel:
     label.setWordWrap(True)
     label.setTextFormat(Qt.RichText)
     label.setStyleSheet("font-size: 8pt;")
+    # Its wrapped lines always get their height; the plots above give way instead.
+    label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
     return label

@@ -64,9 +64,9 @@ class TrainingPanel(QWidget):
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._on_clock_timeout)
 
-        self._grids: list[_PairGrid] = []
         form_widget = QWidget()
         form_layout = QVBoxLayout(form_widget)
+        form_layout.setContentsMargins(4, 4, 4, 4)
         form_layout.addWidget(self._build_model_box())
         form_layout.addWidget(self._build_training_box(devices or ["auto", "cpu"]))
         form_layout.addStretch(1)
@@ -74,6 +74,10 @@ class TrainingPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(form_widget)
+        # Never narrower than the settings (labels and fields whole, Advanced open or not).
+        scroll.setMinimumWidth(form_widget.minimumSizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width()
+                               + 2 * scroll.frameWidth())
         self._form_scroll = scroll
 
         self.curves = TrainingCurves()
@@ -88,33 +92,21 @@ class TrainingPanel(QWidget):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setCollapsible(1, False)
-        splitter.setSizes([370, 490])
+        splitter.setSizes([300, 560])  # settings scroll; the curves need the height
         self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         self._connect_settings_changed()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """Show the settings two per row where they fit, else one per row (no clipped labels)."""
-        super().resizeEvent(event)
-        scroll = self._form_scroll
-        room = scroll.width() - scroll.verticalScrollBar().sizeHint().width() - 2 * scroll.frameWidth()
-        # Group box margins around the first grid (the others sit in the same boxes, plus slack).
-        room -= scroll.widget().width() - self._grids[0].width() + _GRID_SLACK
-        for grid in self._grids:
-            grid.set_columns(2 if room >= grid.wide_width() else 1)
-
     # ------------------------------------------------------------------ build
     def _build_model_box(self) -> QWidget:
         box = QGroupBox("Model")
         layout = QVBoxLayout(box)
         common = _PairGrid()
-        self._grids.append(common)
         layout.addWidget(common)
         self.advanced = QCollapsible("Advanced", expandedIcon="\u25be", collapsedIcon="\u25b8")
         advanced = _PairGrid()
-        self._grids.append(advanced)
         self.advanced.addWidget(advanced)
         layout.addWidget(self.advanced)
         for param in MODEL_PARAMS:
@@ -127,14 +119,14 @@ class TrainingPanel(QWidget):
     def _build_training_box(self, devices: list[str]) -> QWidget:
         box = QGroupBox("Training")
         grid = _PairGrid()
-        self._grids.append(grid)
         QVBoxLayout(box).addWidget(grid)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(0, 10_000)
-        self.epochs_spin.setSpecialValueText("Auto (time budget)")
+        self.epochs_spin.setSpecialValueText("Auto")
         self.epochs_spin.setValue(0)
         self.epochs_spin.setToolTip(
-            "Passes over the data. Auto trains as many as fit the time budget on this computer; "
+            "How many passes over the data to train for. Auto trains as many as fit the time "
+            "budget on this computer; "
             "a number trains that many (early stopping may end sooner).")
         self.time_budget_spin = QSpinBox()
         self.time_budget_spin.setRange(1, 24 * 60)
@@ -170,7 +162,6 @@ class TrainingPanel(QWidget):
             ("Device", self.device_combo),
         ):
             grid.add(label, widget, widget.toolTip())
-        self.epochs_spin.setMaximumWidth(self.epochs_spin.sizeHint().width())  # the Auto text
         self.epochs_spin.valueChanged.connect(self._on_epochs_spin_value_changed)
         return box
 
@@ -178,7 +169,7 @@ class TrainingPanel(QWidget):
         self.run_controls = RunControls(
             ["Train"], idle_text="Open data to train.", ready_text="Ready to train.",
             ended_texts={"failed": "Training failed; see the message."},
-            cancelling_text="Cancelling after this step...", keep_outcome=True, label_in_row=True)
+            cancelling_text="Cancelling after this step...", keep_outcome=True)
         self.train_button = self.run_controls.run_buttons[0]
         self.train_button.setDefault(True)
         self.train_button.clicked.connect(self._on_train_button_clicked)
@@ -186,7 +177,6 @@ class TrainingPanel(QWidget):
         self.progress_bar = self.run_controls.progress_bar
         self.state_label = self.run_controls.state_label
         self.state_label.setObjectName("trainingState")
-        self.state_label.setWordWrap(False)
         self.run_controls.cancel_requested.connect(self.cancel_requested)
         self.run_controls.running_changed.connect(self._on_run_controls_running_changed)
         self.estimate_label = QLabel()
@@ -302,7 +292,7 @@ class TrainingPanel(QWidget):
                    "cancelled": f"Cancelled after {elapsed}; the model trained so far is kept."
                    }.get(outcome, "")
         self.run_controls.show_ended(outcome, message)
-        self.progress_bar.setFormat(f"{self._epoch_text}   {elapsed} in all" if self._epoch_text else "")
+        self.progress_bar.setFormat(self._epoch_text)
 
     @property
     def state_text(self) -> str:
@@ -319,10 +309,15 @@ class TrainingPanel(QWidget):
         if not self.run_controls.is_running or not self._epoch_text:
             return
         elapsed = time.monotonic() - self._started_at
-        text = f"{self._epoch_text}   {_duration(elapsed)} elapsed"
+        # The bar holds the epoch only, so its text fits a narrow dock; times go on the
+        # state line below, which wraps.
+        self.progress_bar.setFormat(self._epoch_text)
+        text = f"Training: {_duration(elapsed)} elapsed"
         if self._fraction > 0:
             text += f", about {_duration(elapsed / self._fraction * (1 - self._fraction))} left"
-        self.progress_bar.setFormat(text)
+        if not self.cancel_button.isEnabled():
+            return  # keep "Cancelling..." on the state line
+        self.run_controls.show_message(text + ".")
 
     def _on_epochs_spin_value_changed(self, epochs: int) -> None:
         self.time_budget_spin.setEnabled(epochs == 0 and not self.run_controls.is_running)
@@ -347,55 +342,24 @@ class TrainingPanel(QWidget):
         self.settings_changed.emit()
 
 
-#: Extra px a two-per-row grid must fit beyond its own width (the Advanced section's indent).
-_GRID_SLACK = 12
-
-
 class _PairGrid(QWidget):
-    """Label/input pairs, two per row when there is room (to keep the panel short), else one."""
+    """Label/input pairs, one per row: every label stays whole in a narrow dock."""
 
     def __init__(self) -> None:
         super().__init__()
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setHorizontalSpacing(8)
-        self._grid.setColumnMinimumWidth(2, 12)
-        self._grid.setColumnStretch(5, 1)
-        self._pairs: list[tuple[QLabel, QWidget]] = []
-        self.columns = 2
+        self._grid.setColumnStretch(2, 1)
 
     def add(self, text: str, widget: QWidget, tooltip: str = "") -> None:
         label = QLabel(text)
         label.setToolTip(tooltip)
         label.setBuddy(widget)
-        widget.setMaximumWidth(130 if isinstance(widget, QComboBox) else 105)
-        self._pairs.append((label, widget))
-        self._place(len(self._pairs) - 1)
-
-    def wide_width(self) -> int:
-        """Width (px) the grid needs to show two pairs per row."""
-        if not self._pairs:
-            return 0
-        label = max(lb.sizeHint().width() for lb, _ in self._pairs)
-        field = max(min(w.sizeHint().width(), w.maximumWidth()) for _, w in self._pairs)
-        return 2 * (label + field) + 12 + 4 * self._grid.horizontalSpacing()
-
-    def set_columns(self, columns: int) -> None:
-        """Lay the pairs out ``columns`` (1 or 2) per row."""
-        if columns == self.columns:
-            return
-        self.columns = columns
-        for label, widget in self._pairs:
-            self._grid.removeWidget(label)
-            self._grid.removeWidget(widget)
-        for i in range(len(self._pairs)):
-            self._place(i)
-
-    def _place(self, i: int) -> None:
-        label, widget = self._pairs[i]
-        row, pair = divmod(i, self.columns)
-        self._grid.addWidget(label, row, 3 * pair)
-        self._grid.addWidget(widget, row, 3 * pair + 1)
+        widget.setMaximumWidth(150 if isinstance(widget, QComboBox) else 120)
+        row = self._grid.rowCount()
+        self._grid.addWidget(label, row, 0)
+        self._grid.addWidget(widget, row, 1)
 
 
 def _input_for(param: Param) -> QWidget:
@@ -405,7 +369,7 @@ def _input_for(param: Param) -> QWidget:
         widget.setSingleStep(int(param.step))
     elif param.kind == "float":
         widget = QDoubleSpinBox()
-        widget.setDecimals(3)
+        widget.setDecimals(2)
         widget.setRange(param.minimum, param.maximum)
         widget.setSingleStep(param.step)
     elif param.kind == "choice":

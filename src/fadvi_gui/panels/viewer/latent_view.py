@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from qtpy.QtCore import QPoint, Qt, Signal
+from qtpy.QtCore import QEvent, QObject, QPoint, Qt, Signal
 from qtpy.QtWidgets import (
     QCompleter,
     QFileDialog,
@@ -72,6 +72,8 @@ from fadvi_gui.plotting.legend import LegendPanel
 SIDE_BY_SIDE_SPACES = ("z_b", "z_l")
 _GENE_CACHE = 8
 _NO_SPACES = "Train a model, or load one, to see its latent spaces here."
+#: The scale a gene is shown on (`fadvi_gui.tasks.viewer.log1p_normalised`), named under its colour bar.
+GENE_UNIT = "log1p normalised counts, per 10,000"
 
 
 class LatentView(QWidget):
@@ -97,6 +99,7 @@ class LatentView(QWidget):
         self._gene_values: dict[str, np.ndarray] = {}
         self._pending_gene: str | None = None
         self._selection: np.ndarray | None = None
+        self._hovered_cell = -1
         self._build()
 
     # ================================================================ public API
@@ -323,6 +326,9 @@ class LatentView(QWidget):
         self._canvas = EmbeddingCanvas()
         self._canvas.shape_drawn.connect(self._on_canvas_shape_drawn)
         self._canvas.hovered.connect(self._on_canvas_hovered)
+        # The scene answers Qt's tooltip event with an empty tooltip (no item has one), which
+        # would hide the cell's tooltip as soon as the mouse rests: answer it here instead.
+        self._canvas.viewport().installEventFilter(self)
         self._legend = LegendPanel()
         self._legend.visibility_changed.connect(self._on_legend_visibility_changed)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -358,9 +364,11 @@ class LatentView(QWidget):
         self._colouring = colouring
         self._canvas.set_colours(colouring.codes, colouring.lut, higher_on_top=colouring.kind == "numeric")
         if colouring.kind == "categorical":
-            self._legend.show_categories(colouring.key, colouring.labels, colouring.lut, colouring.counts)
+            self._legend.show_categories(_breakable(colouring.key), colouring.labels, colouring.lut,
+                                         colouring.counts)
         else:
-            self._legend.show_colour_bar(colouring.key, colouring.lut[1:], colouring.vmin, colouring.vmax)
+            self._legend.show_colour_bar(_breakable(self._legend_title(colouring)), colouring.lut[1:],
+                                         colouring.vmin, colouring.vmax)
         self._ui.show_colour_choice(colouring.key)
         self._ui.status.setText("")
 
@@ -414,12 +422,18 @@ class LatentView(QWidget):
         self._progress_job = None
         self._ui.hide_progress()
 
+    def _legend_title(self, colouring: Colouring) -> str:
+        """The colouring's name, with the unit when it is a gene."""
+        is_gene = colouring.key in self._gene_values and (
+            self._obs is None or colouring.key not in self._obs.columns)
+        return f"{colouring.key} ({GENE_UNIT})" if is_gene else colouring.key
+
     def _legend_content(self) -> LegendContent | None:
         c = self._colouring
         if c is None:
             return None
         if c.kind == "numeric":
-            return LegendContent(c.key, lut=c.lut[1:], vmin=c.vmin, vmax=c.vmax)
+            return LegendContent(self._legend_title(c), lut=c.lut[1:], vmin=c.vmin, vmax=c.vmax)
         shown = self._legend.visible()
         labels = tuple(label for label, on in zip(c.labels, shown) if on)
         return LegendContent(c.key, labels=labels, colours=c.lut[shown])
@@ -478,10 +492,22 @@ class LatentView(QWidget):
         self._set_selection_mask(inside)
 
     def _on_canvas_hovered(self, _plot: int, cell: int, screen: QPoint) -> None:
+        self._hovered_cell = cell
         if cell < 0:
             QToolTip.hideText()
         else:
             QToolTip.showText(screen, self.hover_text(cell), self._canvas)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """Show the hovered cell's tooltip when Qt asks the plot for one (the mouse rests)."""
+        if event.type() == QEvent.Type.ToolTip and watched is self._canvas.viewport():
+            cell = self._hovered_cell
+            if self._obs is not None and 0 <= cell < len(self._obs):
+                QToolTip.showText(event.globalPos(), self.hover_text(cell), self._canvas)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().eventFilter(watched, event)
 
     def _on_cancel_clicked(self) -> None:
         if self._progress_job is not None:
@@ -512,3 +538,10 @@ def _format(value) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{value:.3g}"
     return str(value)
+
+
+def _breakable(title: str) -> str:
+    """``title`` with a zero-width space after each underscore, so a long column name such as
+    ``fadvi_prediction_thresholded`` wraps in the legend instead of widening it (and squeezing
+    the plot)."""
+    return title.replace("_", "_\u200b")
