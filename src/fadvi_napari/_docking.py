@@ -1,0 +1,44 @@
+"""Show the plugin's docks in a viewer, registering the manifest first if napari lacks it.
+
+napari finds the plugin through the ``napari.manifest`` entry point of the installed
+distribution; from a source checkout that is not installed (``PYTHONPATH=src``) the
+manifest is registered here from the package, so the same docks and menu entries appear.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import TYPE_CHECKING
+
+from fadvi_napari import PLUGIN_NAME
+
+if TYPE_CHECKING:
+    from napari.viewer import Viewer
+
+#: The dock widgets, by their display names in the manifest, in the app's order.
+DOCK_NAMES: tuple[str, ...] = ("Data", "Training", "Predictions", "Explanations")
+
+
+def ensure_registered() -> None:
+    """Register the package's ``napari.yaml`` with npe2 unless an installed copy already is."""
+    from npe2 import PluginManager, PluginManifest
+
+    manager = PluginManager.instance()
+    if PLUGIN_NAME in manager:
+        return
+    manifest = PluginManifest.from_file(str(files("fadvi_napari") / "napari.yaml"))
+    manager.register(manifest)
+
+
+def show_docks(viewer: Viewer) -> None:
+    """Dock the data, training, predictions and explanations panels (each once) in ``viewer``.
+
+    The data and training panels share one tabbed dock, the predictions and explanations
+    another, as in the app's window.
+    """
+    ensure_registered()
+    for i, name in enumerate(DOCK_NAMES):
+        viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name, tabify=i % 2 == 1)
+
+
+__all__ = ["DOCK_NAMES", "ensure_registered", "show_docks"]
