@@ -90,6 +90,8 @@ class FadviBridge(QObject):
                                               self.prompts, self)
         p["data"].open_requested.connect(self._on_data_open_requested)
         p["data"].open_demo_requested.connect(self.open_demo)
+        # The docks close with napari's window, whose panels are gone by then: remember now.
+        p["training"].settings_changed.connect(self.training_wiring.remember_settings)
         session.error.connect(self.prompts.show_error)
         self.cells.selection_changed.connect(self.predictions_wiring.set_selection)
         self.predictions_wiring.cells_selected.connect(self.cells.set_selection)
@@ -122,9 +124,11 @@ class FadviBridge(QObject):
         dock.destroyed.connect(lambda _obj=None: self._on_dock_destroyed(key))
 
     def shut_down(self) -> None:
-        """Stop every job and remember the training settings (the viewer is closing)."""
-        self.training_wiring.close()
-        self.training_wiring.remember_settings()
+        """Stop every job and start no more (the viewer is closing)."""
+        try:
+            self.training_wiring.close()
+        except RuntimeError:  # Qt deleted the timer already (the application is ending)
+            pass
         self.session.shut_down()
         _BRIDGES.pop(next((k for k, b in _BRIDGES.items() if b is self), -1), None)
 

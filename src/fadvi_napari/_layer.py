@@ -68,6 +68,7 @@ class CellsLayer(QObject):
         #: The feature the cells are coloured by (None before there is a layer).
         self.coloured_by: str | None = None
         session.data_loaded.connect(self._on_session_data_loaded)
+        session.model_trained.connect(self._on_session_model_trained)
         session.latents_ready.connect(self._on_session_latents_ready)
         session.cells_changed.connect(self.refresh_features)
         session.choices_changed.connect(self.refresh_features)
@@ -128,6 +129,11 @@ class CellsLayer(QObject):
         self._remove_layer()
         self._restart()
 
+    def _on_session_model_trained(self, _model: Any) -> None:
+        # As the app's viewer wiring does: a new model's latents, then their embeddings.
+        if not self.session.is_running(JobKind.LATENTS) and not self.session.shutting_down:
+            self.session.compute_latents()
+
     def _on_session_latents_ready(self, _latents: dict) -> None:
         self._restart()
 
@@ -185,7 +191,7 @@ class CellsLayer(QObject):
             name=layer_name(space, method), metadata={"fadvi": LAYER_NAME},
         )
         self.layer = layer
-        layer.selected_data.events.changed.connect(self._on_layer_selection_changed)
+        _selection_signal(layer).connect(self._on_layer_selection_changed)
         shown = colour_feature(features)
         if shown is not None:
             self._colour_by(shown)
@@ -198,12 +204,12 @@ class CellsLayer(QObject):
     def _colour_by(self, name: str) -> None:
         layer = self.layer
         values = layer.features[name]
+        layer.face_color = name
         if isinstance(values.dtype, pd.CategoricalDtype):
             layer.face_color_cycle = _palette(len(values.cat.categories))
         else:
             layer.face_colormap = "viridis"
-        layer.face_color = name
-        layer.refresh_colors()
+        layer.refresh_colors(update_color_mapping=True)
         self.coloured_by = name
 
     def _remove_layer(self) -> None:
@@ -211,12 +217,12 @@ class CellsLayer(QObject):
         self.coloured_by = None
         if layer is None:
             return
-        layer.selected_data.events.changed.disconnect(self._on_layer_selection_changed)
+        _selection_signal(layer).disconnect(self._on_layer_selection_changed)
         if layer in self.viewer.layers:
             self.viewer.layers.remove(layer)
         self.selection_changed.emit(np.zeros(0, dtype=np.int64))
 
-    def _on_layer_selection_changed(self, _event: Any = None) -> None:
+    def _on_layer_selection_changed(self, *_args: Any) -> None:
         if not self._setting_selection:
             self.selection_changed.emit(self.selected_indices())
 
@@ -230,6 +236,13 @@ class CellsLayer(QObject):
         layer.features = features
         self._colour_by(GENE_FEATURE)
         self.viewer.status = f"FADVI: cells coloured by {gene}"
+
+
+def _selection_signal(layer: Points) -> Any:
+    """The signal of a change of the layer's selected points (psygnal's since napari 0.6)."""
+    events = layer.selected_data.events
+    signal = getattr(events, "items_changed", None)  # a SignalInstance: falsy while unconnected
+    return signal if signal is not None else events.changed
 
 
 def _palette(n: int) -> np.ndarray:
