@@ -33,12 +33,13 @@ def ensure_registered() -> None:
 def show_docks(viewer: Viewer) -> None:
     """Dock the data, training, predictions and explanations panels (each once) in ``viewer``.
 
-    The data and training panels share one tabbed dock, the predictions and explanations
-    another, as in the app's window.
+    They share one tabbed dock, in the order of the work, so each panel gets the full
+    height beside napari's canvas; the data panel is in front.
     """
     ensure_registered()
-    for i, name in enumerate(DOCK_NAMES):
-        viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name, tabify=i % 2 == 1)
+    docks = [viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name, tabify=i > 0)[0]
+             for i, name in enumerate(DOCK_NAMES)]
+    docks[0].raise_()
 
 
 __all__ = ["DOCK_NAMES", "ensure_registered", "show_docks"]
