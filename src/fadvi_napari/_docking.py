@@ -10,13 +10,18 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QMainWindow
+
 from fadvi_napari import PLUGIN_NAME
 
 if TYPE_CHECKING:
     from napari.viewer import Viewer
 
-#: The dock widgets, by their display names in the manifest, in the app's order.
+#: The app's panels as dock widgets, by their display names in the manifest, in the app's order.
 DOCK_NAMES: tuple[str, ...] = ("Data", "Training", "Predictions", "Explanations")
+#: The plugin's own dock: latent space, colouring and legend of the cells' layer.
+CELLS_DOCK = "Cells"
 
 
 def ensure_registered() -> None:
@@ -33,13 +38,18 @@ def ensure_registered() -> None:
 def show_docks(viewer: Viewer) -> None:
     """Dock the data, training, predictions and explanations panels (each once) in ``viewer``.
 
-    They share one tabbed dock, in the order of the work, so each panel gets the full
-    height beside napari's canvas; the data panel is in front.
+    They share one tabbed dock on the right, in the order of the work, so each panel gets
+    the full height beside napari's canvas; the data panel is in front. The "Cells" dock
+    (latent space, colouring, legend) goes on the left, under napari's layer list.
     """
     ensure_registered()
     docks = [viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name, tabify=i > 0)[0]
              for i, name in enumerate(DOCK_NAMES)]
     docks[0].raise_()
+    cells, _widget = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, CELLS_DOCK)
+    window = cells.parentWidget()
+    if isinstance(window, QMainWindow):
+        window.addDockWidget(Qt.LeftDockWidgetArea, cells)
 
 
-__all__ = ["DOCK_NAMES", "ensure_registered", "show_docks"]
+__all__ = ["CELLS_DOCK", "DOCK_NAMES", "ensure_registered", "show_docks"]

@@ -52,9 +52,12 @@ class CellsLayer(QObject):
     -------
     selection_changed(object)
         The cells selected with napari's tools changed; carries their positions, sorted.
+    changed()
+        The layer came or went, or its name, features or colouring changed.
     """
 
     selection_changed = Signal(object)
+    changed = Signal()
 
     def __init__(self, viewer: Viewer, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +70,7 @@ class CellsLayer(QObject):
         self._setting_selection = False
         #: The feature the cells are coloured by (None before there is a layer).
         self.coloured_by: str | None = None
+        viewer.layers.events.removed.connect(self._on_viewer_layer_removed)
         session.data_loaded.connect(self._on_session_data_loaded)
         session.model_trained.connect(self._on_session_model_trained)
         session.latents_ready.connect(self._on_session_latents_ready)
@@ -97,6 +101,44 @@ class CellsLayer(QObject):
             return np.zeros(0, dtype=np.int64)
         return np.array(sorted(self.layer.selected_data), dtype=np.int64)
 
+    def colour_by(self, name: str) -> None:
+        """Colour the cells by feature ``name`` (categories: the app's palette; numbers: viridis)."""
+        if self.layer is None or name not in self.layer.features.columns:
+            raise ValueError(f"The cells have no feature {name!r}. Choose one of "
+                             f"{', '.join(self.features())}.")
+        self._colour_by(name)
+
+    def features(self) -> list[str]:
+        """Return the names of the layer's features (empty without a layer)."""
+        return [] if self.layer is None else [str(c) for c in self.layer.features.columns]
+
+    def legend(self) -> list[tuple[str, np.ndarray]]:
+        """Return ``(category, rgba)`` of each category the cells are coloured by, in order.
+
+        The colours are the points' own, so the legend matches the canvas; empty when the
+        cells are coloured by a number (confidence, novelty, a gene) or there is no layer.
+        """
+        layer, name = self.layer, self.coloured_by
+        if layer is None or name is None:
+            return []
+        values = layer.features[name]
+        if not isinstance(values.dtype, pd.CategoricalDtype):
+            return []
+        codes = values.cat.codes.to_numpy()
+        out = []
+        for code, category in enumerate(values.cat.categories):
+            where = np.flatnonzero(codes == code)
+            if len(where):
+                out.append((str(category), np.asarray(layer.face_color[where[0]])))
+        return out
+
+    def select_category(self, name: str, category: str) -> None:
+        """Select the cells whose feature ``name`` is ``category``; the selection is sent on."""
+        if self.layer is None or name not in self.layer.features.columns:
+            return
+        values = self.layer.features[name].astype(str).to_numpy()
+        self.layer.selected_data = set(np.flatnonzero(values == category).tolist())
+
     def refresh_features(self, *_args: Any) -> None:
         """Give the layer the cells' current batch, label, prediction, confidence and novelty."""
         layer, adata = self.layer, self.session.adata
@@ -113,6 +155,7 @@ class CellsLayer(QObject):
             shown = wanted
         if shown is not None:
             self._colour_by(shown)
+        self.changed.emit()
 
     def show_gene(self, gene: str) -> None:
         """Colour the cells by ``gene``'s normalised expression, read in a job."""
@@ -183,6 +226,7 @@ class CellsLayer(QObject):
             layer.data = coords
             layer.name = layer_name(space, method)
             self.viewer.reset_view()
+            self.changed.emit()
             return
         self._remove_layer()
         features = self._features()
@@ -196,6 +240,7 @@ class CellsLayer(QObject):
         if shown is not None:
             self._colour_by(shown)
         self.viewer.reset_view()
+        self.changed.emit()
 
     def _features(self) -> pd.DataFrame:
         c = self.session.choices
@@ -204,13 +249,20 @@ class CellsLayer(QObject):
     def _colour_by(self, name: str) -> None:
         layer = self.layer
         values = layer.features[name]
-        layer.face_color = name
         if isinstance(values.dtype, pd.CategoricalDtype):
+            # Leave a colormap quietly first: napari would map the categories as numbers.
+            with layer.events.face_color.blocker():
+                layer.face_color_mode = "direct"
             layer.face_color_cycle = _palette(len(values.cat.categories))
+            layer.face_color = name
+            layer.face_color_mode = "cycle"
         else:
             layer.face_colormap = "viridis"
+            layer.face_color = name
+            layer.face_color_mode = "colormap"
         layer.refresh_colors(update_color_mapping=True)
         self.coloured_by = name
+        self.changed.emit()
 
     def _remove_layer(self) -> None:
         layer, self.layer = self.layer, None
@@ -221,6 +273,11 @@ class CellsLayer(QObject):
         if layer in self.viewer.layers:
             self.viewer.layers.remove(layer)
         self.selection_changed.emit(np.zeros(0, dtype=np.int64))
+        self.changed.emit()
+
+    def _on_viewer_layer_removed(self, event: Any) -> None:
+        if self.layer is not None and event.value is self.layer:  # deleted in the layer list
+            self._remove_layer()
 
     def _on_layer_selection_changed(self, *_args: Any) -> None:
         if not self._setting_selection:

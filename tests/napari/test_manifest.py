@@ -28,10 +28,10 @@ def test_manifest_is_valid_and_named_as_the_distribution():
     assert entry == {project["name"]: "fadvi_napari:napari.yaml"}
 
 
-def test_manifest_offers_the_four_panels_and_an_h5ad_reader():
+def test_manifest_offers_the_four_panels_the_cells_dock_and_an_h5ad_reader():
     contributions = _manifest().contributions
     assert [w.display_name for w in contributions.widgets] == [
-        "Data", "Training", "Predictions", "Explanations"]
+        "Data", "Training", "Predictions", "Explanations", "Cells"]
     (reader,) = contributions.readers
     assert reader.filename_patterns == ["*.h5ad"]
 

@@ -51,7 +51,7 @@ def test_a_saved_file_opens_as_points_with_the_cells_features(qtbot, viewer, sav
     assert len(np.unique(layer.face_color, axis=0)) == 3
     # The reader docked the four panels and filled the data panel.
     docked = set(viewer.window.dock_widgets)
-    assert {f"{name} ({PLUGIN_NAME})" for name in DOCK_NAMES} <= docked
+    assert {f"{name} ({PLUGIN_NAME})" for name in (*DOCK_NAMES, "Cells")} <= docked
     assert bridge.session.choices.labels_key == "cell_type"
 
 
@@ -141,3 +141,19 @@ def test_training_in_napari_adds_the_latent_space_layer(qtbot, viewer, tmp_path)
     qtbot.waitUntil(lambda: "UMAP" in bridge.cells.layer.name and not session.is_busy,
                     timeout=300_000)
     assert session.adata.obsm["X_fadvi_l_umap"].shape == (N_CELLS, 2)
+
+
+def test_cells_dock_switches_colouring_names_colours_and_selects_a_category(qtbot, viewer,
+                                                                           saved_file):
+    bridge = open_saved(qtbot, viewer, saved_file)
+    widget = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, "Cells")[1]  # docked by the reader
+    assert widget.colour_combo.currentText() == "prediction"
+    legend = [widget.legend.item(i).text() for i in range(widget.legend.count())]
+    assert legend == ["B", "NK", "T"]
+    widget.colour_combo.setCurrentText("novelty")
+    widget.colour_combo.activated.emit(widget.colour_combo.currentIndex())
+    assert bridge.cells.coloured_by == "novelty" and widget.legend.count() == 0
+    widget.colour_combo.setCurrentText("batch")
+    widget.colour_combo.activated.emit(widget.colour_combo.currentIndex())
+    widget.legend.itemClicked.emit(widget.legend.item(0))  # "b1": the first half of the cells
+    assert bridge.panels["predictions"].selection_radio.text() == f"Selected cells ({N_CELLS // 2})"
