@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 DOCK_NAMES: tuple[str, ...] = ("Data", "Training", "Predictions", "Explanations")
 #: The plugin's own dock: latent space, colouring and legend of the cells' layer.
 CELLS_DOCK = "Cells"
+#: Height (px) the "Cells" dock starts with: a legend of about a dozen categories.
+CELLS_HEIGHT = 320
 
 
 def ensure_registered() -> None:
@@ -50,6 +52,7 @@ def show_docks(viewer: Viewer) -> None:
     window = cells.parentWidget()
     if isinstance(window, QMainWindow):
         window.addDockWidget(Qt.LeftDockWidgetArea, cells)
+        window.resizeDocks([cells], [CELLS_HEIGHT], Qt.Vertical)
 
 
 __all__ = ["CELLS_DOCK", "DOCK_NAMES", "ensure_registered", "show_docks"]
