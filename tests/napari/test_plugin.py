@@ -157,3 +157,30 @@ def test_cells_dock_switches_colouring_names_colours_and_selects_a_category(qtbo
     widget.colour_combo.activated.emit(widget.colour_combo.currentIndex())
     widget.legend.itemClicked.emit(widget.legend.item(0))  # "b1": the first half of the cells
     assert bridge.panels["predictions"].selection_radio.text() == f"Selected cells ({N_CELLS // 2})"
+
+
+def test_a_gene_clicked_in_the_explanations_colours_the_cells(qtbot, viewer, saved_file):
+    bridge = open_saved(qtbot, viewer, saved_file)
+    bridge.panels["explain"].gene_clicked.emit("gene3")
+    qtbot.waitUntil(lambda: bridge.cells.coloured_by == "gene", timeout=30_000)
+    counts = bridge.session.adata.X
+    expected = np.log1p(counts[:, 3] / counts.sum(axis=1) * 1e4)
+    np.testing.assert_allclose(bridge.cells.layer.features["gene"], expected, rtol=1e-5)
+
+
+def test_the_data_panels_open_button_and_another_space(qtbot, viewer, saved_file):
+    from fadvi_napari._docking import show_docks
+
+    show_docks(viewer)
+    bridge = bridge_for(viewer)
+    bridge.prompts.ask_open_path = lambda *_args: str(saved_file)
+    bridge.panels["data"].open_requested.emit()
+    qtbot.waitUntil(lambda: bridge.cells.layer is not None, timeout=60_000)
+    cells_dock = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, "Cells")[1]
+    cells_dock.space_combo.setCurrentText("z_b")
+    # z_b has no stored embedding: PCA at once, then UMAP, each kept in obsm.
+    qtbot.waitUntil(lambda: bridge.cells.layer.name.startswith("FADVI cells (z_b, "),
+                    timeout=60_000)
+    qtbot.waitUntil(lambda: not bridge.session.is_busy, timeout=300_000)
+    assert "X_fadvi_b_pca" in bridge.session.adata.obsm
+    assert bridge.cells.layer.data.shape == (N_CELLS, 2)
