@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QObject, QSettings
-from qtpy.QtWidgets import QWidget
+from qtpy.QtWidgets import QApplication, QWidget
 
 from fadvi_gui import settings as stored
 from fadvi_gui.main_window import demo_path
@@ -93,6 +93,7 @@ class FadviBridge(QObject):
         # The docks close with napari's window, whose panels are gone by then: remember now.
         p["training"].settings_changed.connect(self.training_wiring.remember_settings)
         session.error.connect(self.prompts.show_error)
+        session.saved.connect(lambda path: self.prompts.status(f"Saved {path}"))
         self.cells.selection_changed.connect(self.predictions_wiring.set_selection)
         self.predictions_wiring.cells_selected.connect(self.cells.set_selection)
         self.predictions_wiring.gene_requested.connect(self.cells.show_gene)
@@ -110,6 +111,34 @@ class FadviBridge(QObject):
     def open_demo(self) -> None:
         """Open the app's built-in demo dataset."""
         self.open(demo_path())
+
+    def save_annotated(self) -> None:
+        """Ask for a file name and write the annotated ``.h5ad`` there, as the app's Save As does."""
+        session = self.session
+        if session.adata is None:
+            self.prompts.show_error("There is no data to save yet. Open a file first.")
+            return
+        source = session.path
+        stem = source.stem.removesuffix(".h5") if source else "fadvi"
+        path = self.prompts.ask_save_path("Save annotated data", f"{stem}_fadvi.h5ad",
+                                          "AnnData (*.h5ad)")
+        if path:
+            session.save_as(path if path.endswith(".h5ad") else f"{path}.h5ad")
+
+    def save_model(self) -> None:
+        """Ask for a folder and write the model there (the app's Save Model)."""
+        if self.session.model is None:
+            self.prompts.show_error("There is no model to save yet. Train or load one first.")
+            return
+        folder = self.prompts.ask_folder("Choose a folder for the model")
+        if folder:
+            self.model_wiring.save_model(folder)
+
+    def load_model(self) -> None:
+        """Ask for a saved model's folder and load it; open data is then mapped onto it."""
+        folder = self.prompts.ask_folder("Choose the folder of a saved FADVI model")
+        if folder:
+            self.model_wiring.load_model(folder)
 
     def panel(self, area: str) -> QWidget:
         """Return the app's panel of ``area`` (one of :data:`AREAS`)."""
@@ -136,10 +165,11 @@ class FadviBridge(QObject):
     def _dialog_parent(self) -> QWidget | None:
         for dock in self._docks.values():
             try:
-                return dock.window()
+                if dock.isVisible():  # a dock closed in napari lives on, hidden
+                    return dock.window()
             except RuntimeError:  # deleted by Qt
                 continue
-        return None
+        return QApplication.activeWindow()
 
     def _on_data_open_requested(self) -> None:
         path = self.prompts.ask_open_path("Open single-cell data", _OPEN_FILTER)

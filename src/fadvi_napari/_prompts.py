@@ -26,9 +26,9 @@ class NapariPrompts:
 
     Attributes
     ----------
-    ask_yes_no, ask_save_path, ask_open_path
-        Ask a question, for a file to write or for a file to open; replace them to
-        answer without a dialog.
+    ask_yes_no, ask_save_path, ask_open_path, ask_folder
+        Ask a question, for a file to write, a file to open or a folder; replace them
+        to answer without a dialog.
     last_dialog
         The most recent error box (non-modal, opened with ``open()``).
     """
@@ -38,6 +38,7 @@ class NapariPrompts:
         self.ask_yes_no = self._ask_yes_no
         self.ask_save_path = self._ask_save_path
         self.ask_open_path = self._ask_open_path
+        self.ask_folder = self._ask_folder
         self.last_dialog: QMessageBox | None = None
 
     def show_error(self, message: str, details: str = "") -> QMessageBox:
@@ -64,6 +65,9 @@ class NapariPrompts:
     def _ask_open_path(self, title: str, filters: str) -> str:
         path, _ = QFileDialog.getOpenFileName(self._parent(), title, "", filters)
         return path
+
+    def _ask_folder(self, title: str) -> str:
+        return QFileDialog.getExistingDirectory(self._parent(), title, "")
 
 
 __all__ = ["NapariPrompts"]

@@ -184,3 +184,30 @@ def test_the_data_panels_open_button_and_another_space(qtbot, viewer, saved_file
     qtbot.waitUntil(lambda: not bridge.session.is_busy, timeout=300_000)
     assert "X_fadvi_b_pca" in bridge.session.adata.obsm
     assert bridge.cells.layer.data.shape == (N_CELLS, 2)
+
+
+def test_file_menu_saves_the_annotated_data_to_a_new_file(qtbot, viewer, saved_file, tmp_path):
+    from fadvi_napari._menus import save_annotated
+
+    bridge = open_saved(qtbot, viewer, saved_file)
+    before = saved_file.read_bytes()
+    target = tmp_path / "out"
+    bridge.prompts.ask_save_path = lambda *_args: str(target)
+    with qtbot.waitSignal(bridge.session.saved, timeout=60_000):
+        save_annotated(viewer)
+    import anndata
+
+    written = anndata.read_h5ad(tmp_path / "out.h5ad")
+    assert list(written.obs["fadvi_prediction"]) == list(bridge.session.adata.obs["fadvi_prediction"])
+    assert "X_fadvi_l_umap" in written.obsm
+    assert saved_file.read_bytes() == before  # the opened file is never written
+
+
+def test_file_menu_without_data_or_model_says_what_to_do(viewer):
+    from fadvi_napari._menus import save_annotated, save_model
+
+    bridge = bridge_for(viewer)
+    save_annotated(viewer)
+    assert "Open a file first" in bridge.prompts.last_dialog.text()
+    save_model(viewer)
+    assert "Train or load one first" in bridge.prompts.last_dialog.text()
