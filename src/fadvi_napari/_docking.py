@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QMainWindow
 
 from fadvi_napari import PLUGIN_NAME
@@ -47,7 +47,7 @@ def show_docks(viewer: Viewer) -> None:
     ensure_registered()
     docks = [viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name, tabify=i > 0)[0]
              for i, name in enumerate(DOCK_NAMES)]
-    docks[0].raise_()
+    QTimer.singleShot(0, docks[0].raise_)  # once napari has made the tabs
     cells, _widget = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, CELLS_DOCK)
     window = cells.parentWidget()
     if isinstance(window, QMainWindow):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from napari.qt.threading import create_worker
+from napari.utils import progress
 
 from fadvi_gui.session import Job, Session
 
@@ -39,30 +40,36 @@ def progress_fraction(value: Any) -> float | None:
 class NapariJob(Job):
     """A :class:`~fadvi_gui.session.Job` run by napari's worker, with an activity-dock bar.
 
-    The bar starts indeterminate and turns determinate at the first progress value that
-    :func:`progress_fraction` understands; it closes when the worker finishes.
+    The bar (a ``napari.utils.progress``) is made when the job starts and closed when it
+    ends, both on the UI thread, so even a job that ends at once leaves no bar behind. It
+    starts indeterminate and turns determinate at the first progress value that
+    :func:`progress_fraction` understands.
     """
 
     def __init__(self, name: str, func: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(name, func, *args, **kwargs)
-        self.pbar = None
+        self.pbar: progress | None = None
         self.progress.connect(self._on_progress)
+        self.ended.connect(self._on_ended)
 
     def start(self) -> None:
         """Queue the function on napari's worker threads, listed in the activity dock."""
         worker = create_worker(
             self._call,
             _start_thread=False,
-            _progress={"desc": self.name},
             _connect={
                 "returned": self._on_worker_returned,
                 "errored": self._on_worker_errored,
                 "finished": self._on_worker_finished,
             },
         )
-        self.pbar = getattr(worker, "pbar", None)
+        self.pbar = progress(total=0, desc=self.name)
         self._worker = worker
         worker.start()
+
+    def _on_ended(self, _outcome: str) -> None:
+        if self.pbar is not None:
+            self.pbar.close()
 
     def _on_progress(self, value: Any) -> None:
         fraction = progress_fraction(value)
