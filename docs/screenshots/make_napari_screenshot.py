@@ -57,7 +57,6 @@ def main() -> None:
     layer.mode = "select"
     uncertain = session.adata.obs["fadvi_confidence"].to_numpy() < 0.7
     bridge.cells.set_selection(uncertain.nonzero()[0][:40])
-    bridge.predictions_wiring.set_selection(bridge.cells.selected_indices())
     viewer.window.dock_widgets["Predictions (fadvi-desktop)"].parent().raise_()
     settle(1.0)
     time.sleep(0.5)

@@ -9,6 +9,7 @@ selection is sent on as positions.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,13 +62,12 @@ class CellsLayer(QObject):
 
     def __init__(self, viewer: Viewer, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.viewer = viewer
+        self._viewer = weakref.ref(viewer)  # held weakly: a closed viewer is not kept alive
         self.session = session
         self.layer: Points | None = None
         self.space = LAYER_SPACES[0]
         self._queue: list[str] = []
         self._generation = 0
-        self._setting_selection = False
         #: The feature the cells are coloured by (None before there is a layer).
         self.coloured_by: str | None = None
         viewer.layers.events.removed.connect(self._on_viewer_layer_removed)
@@ -76,6 +76,20 @@ class CellsLayer(QObject):
         session.latents_ready.connect(self._on_session_latents_ready)
         session.cells_changed.connect(self.refresh_features)
         session.choices_changed.connect(self.refresh_features)
+
+    @property
+    def viewer(self) -> Viewer:
+        """The napari viewer the layer is shown in.
+
+        Raises
+        ------
+        RuntimeError
+            If the viewer was closed.
+        """
+        viewer = self._viewer()
+        if viewer is None:
+            raise RuntimeError("The napari viewer of these cells was closed. Open a new one.")
+        return viewer
 
     # ------------------------------------------------------------------ public
     def show_space(self, space: str) -> None:
@@ -86,14 +100,10 @@ class CellsLayer(QObject):
         self._restart()
 
     def set_selection(self, indices: Any) -> None:
-        """Select the cells at positions ``indices`` in the layer (from the review table)."""
-        if self.layer is None:
-            return
-        self._setting_selection = True
-        try:
+        """Select the cells at positions ``indices`` (from the review table); sent on as any
+        selection is, as the app's viewer does."""
+        if self.layer is not None:
             self.layer.selected_data = {int(i) for i in np.asarray(indices).ravel()}
-        finally:
-            self._setting_selection = False
 
     def selected_indices(self) -> np.ndarray:
         """Return the positions of the selected cells, sorted (empty without a layer)."""
@@ -270,8 +280,9 @@ class CellsLayer(QObject):
         if layer is None:
             return
         _selection_signal(layer).disconnect(self._on_layer_selection_changed)
-        if layer in self.viewer.layers:
-            self.viewer.layers.remove(layer)
+        viewer = self._viewer()
+        if viewer is not None and layer in viewer.layers:
+            viewer.layers.remove(layer)
         self.selection_changed.emit(np.zeros(0, dtype=np.int64))
         self.changed.emit()
 
@@ -280,8 +291,7 @@ class CellsLayer(QObject):
             self._remove_layer()
 
     def _on_layer_selection_changed(self, *_args: Any) -> None:
-        if not self._setting_selection:
-            self.selection_changed.emit(self.selected_indices())
+        self.selection_changed.emit(self.selected_indices())
 
     def _on_gene_job_succeeded(self, adata: Any, result: tuple) -> None:
         layer = self.layer

@@ -66,6 +66,7 @@ def test_a_napari_selection_feeds_predictions_and_explanations(qtbot, viewer, sa
     # The other way: cells picked in the review table are selected in the layer.
     bridge.predictions_wiring.cells_selected.emit(np.array([5, 6]))
     assert set(layer.selected_data) == {5, 6}
+    assert predictions.selection_radio.text() == "Selected cells (2)"
 
 
 def test_new_predictions_recolour_the_layer(qtbot, viewer, saved_file):
