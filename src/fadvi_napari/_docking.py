@@ -52,7 +52,7 @@ def show_docks(viewer: Viewer) -> None:
     window = cells.parentWidget()
     if isinstance(window, QMainWindow):
         window.addDockWidget(Qt.LeftDockWidgetArea, cells)
-        window.resizeDocks([cells], [CELLS_HEIGHT], Qt.Vertical)
+        QTimer.singleShot(0, lambda: window.resizeDocks([cells], [CELLS_HEIGHT], Qt.Vertical))
 
 
 __all__ = ["CELLS_DOCK", "DOCK_NAMES", "ensure_registered", "show_docks"]
