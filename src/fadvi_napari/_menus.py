@@ -1,4 +1,4 @@
-"""Commands of napari's File menu: save the annotated data, save or load a model.
+"""Commands of napari's File menu: save the annotated data, save, load or map onto a model.
 
 napari calls each with the current viewer (injected by its type annotation); each asks the
 viewer's :class:`~fadvi_napari._bridge.FadviBridge` to do what the app's File menu does.
@@ -26,4 +26,9 @@ def load_model(viewer: Viewer) -> None:
     bridge_for(viewer).load_model()
 
 
-__all__ = ["load_model", "save_annotated", "save_model"]
+def map_data(viewer: Viewer) -> None:
+    """File > Map data onto model... (FADVI): the open data onto the loaded model."""
+    bridge_for(viewer).model_wiring.map_data()
+
+
+__all__ = ["load_model", "map_data", "save_annotated", "save_model"]

@@ -212,3 +212,11 @@ def test_file_menu_without_data_or_model_says_what_to_do(viewer):
     assert "Open a file first" in bridge.prompts.last_dialog.text()
     save_model(viewer)
     assert "Train or load one first" in bridge.prompts.last_dialog.text()
+
+
+def test_mapping_without_a_loaded_model_says_what_to_do(viewer):
+    from fadvi_napari._menus import map_data
+
+    bridge = bridge_for(viewer)
+    map_data(viewer)
+    assert "Load a model first" in bridge.prompts.last_dialog.text()
