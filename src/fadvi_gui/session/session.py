@@ -91,6 +91,10 @@ class Session(QObject):
     job_ended = Signal(str, str)
     error = Signal(str, str)
 
+    #: The class of the jobs :meth:`create_job` makes; a host with its own worker threads
+    #: (the napari plugin) sets a subclass of :class:`Job`.
+    job_class: type[Job] = Job
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.adata: AnnData | None = None
@@ -191,7 +195,7 @@ class Session(QObject):
         kind = JobKind(kind)
         if kind in self._jobs:
             raise RuntimeError(f"{self._jobs[kind].name} is still running. Wait for it or cancel it.")
-        job = Job(name, func, *args, **kwargs)
+        job = self.job_class(name, func, *args, **kwargs)
         job.kind = kind
         job.failed.connect(lambda message, details: self.error.emit(f"{name} failed: {message}", details))
         job.ended.connect(lambda outcome: self._on_job_ended(kind, job, outcome))
