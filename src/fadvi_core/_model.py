@@ -15,7 +15,7 @@ from scvi.data.fields import (CategoricalJointObsField, CategoricalObsField, Lab
 from scvi.model._utils import _init_library_size, get_max_epochs_heuristic
 from scvi.model.base import BaseModelClass
 
-from . import _calibration, _expression, _interpretability, _io
+from . import _baselines, _calibration, _expression, _interpretability, _io
 from ._checks import check_genes_match, validate_input
 from ._data import CellData, iterate_chunks
 from ._device import fabric_arguments
@@ -380,6 +380,11 @@ class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
     ):
         """Predict each cell's label (from z_l) or batch (from z_b).
 
+        ``interpretability_args`` go to the attribution method; their ``baselines`` may be
+        ``"other_classes"`` (default: the mean profile of the other classes, so the genes shown
+        are what sets the class apart), ``"runner_up"``, ``"zero"``, a number or a counts array
+        (see `fadvi_core._baselines`).
+
         Returns
         -------
         Hard: ``(n_cells,)`` array of category names. Soft: DataFrame ``(n_cells, n_classes)``
@@ -393,6 +398,8 @@ class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
         if interpretability is not None:
             _choice("interpretability", interpretability, ("ig", "gs"))
         space = PREDICTION_MODES[prediction_mode]
+        if interpretability is not None:  # named baselines (default: other classes' profiles)
+            interpretability_args = _baselines.resolve(self, space, interpretability_args)
         adata, data = self._cell_data(adata, indices)
         classes = self.label_classes if space == "l" else self.batch_categories
         probabilities, attributions = _interpretability.predict_and_attribute(
