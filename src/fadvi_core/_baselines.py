@@ -7,15 +7,22 @@ every cell (B2M, MALAT1, ferritins) rank on top. A baseline made of other cell t
 
 Named baselines (``interpretability_args={"baselines": name}``):
 
-``"other_classes"``
+``"other_classes"`` (the default for Integrated Gradients)
     The mean count profile of the other classes: the average, over every class other than the
     cell's predicted one, of that class's mean counts (each class weighs the same, so abundant
     types do not dominate).
 ``"runner_up"``
     The mean count profile of the cell's second most probable class: "why this type rather than
     the closest alternative".
-``"zero"``
+``"zero"`` (the default for GradientShap)
     All-zero counts (captum's default).
+
+For Integrated Gradients the contrasting profile is capped at the cell's own counts, so the path
+only raises the genes the cell has more of than the other classes: the attributions name what
+is present in this type, not what is missing from it (without the cap, absent markers of other
+types, such as S100A8 for T cells, rank on top). GradientShap draws its baselines from a set
+shared by the cells of a class and cannot be capped per cell; its contrasting baselines name
+absent genes and recover fewer markers than zero, hence its zero default.
 
 Class profiles come from the labelled cells of the model's AnnData (its predictions where no
 cell is labelled) or from all its cells (batches); an explicit array or number passed as
@@ -33,7 +40,8 @@ from scvi import REGISTRY_KEYS
 from ._data import CellData
 
 NAMED = ("other_classes", "runner_up", "zero")
-DEFAULT = "other_classes"  # recovers the most Wilcoxon markers (benchmarks/explanations.py)
+# What recovers the most Wilcoxon markers per method (benchmarks/results/explanations.md).
+DEFAULT = {"ig": "other_classes", "gs": "zero"}
 MAX_PROFILE_CELLS = 20_000
 
 
@@ -44,17 +52,20 @@ class ClassContrast:
     profiles: torch.Tensor
     mode: str
 
-    def for_cells(self, probabilities: torch.Tensor) -> torch.Tensor:
-        """Baselines ``(n_cells, n_genes)`` for cells with these class ``probabilities``."""
+    def for_cells(self, probabilities: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Baselines ``(n_cells, n_genes)`` for cells ``x`` with these class ``probabilities``:
+        the contrasting profile, capped at the cell's own counts."""
         profiles = self.profiles.to(probabilities.device, probabilities.dtype)
         order = probabilities.argsort(dim=1, descending=True)
         if self.mode == "runner_up":
-            return profiles[order[:, 1]] if probabilities.shape[1] > 1 else profiles[order[:, 0]]
-        others = torch.ones_like(probabilities)
-        others.scatter_(1, order[:, :1], 0.0)
-        if probabilities.shape[1] == 1:
-            others.fill_(1.0)
-        return (others @ profiles) / others.sum(dim=1, keepdim=True)
+            chosen = profiles[order[:, 1]] if probabilities.shape[1] > 1 else profiles[order[:, 0]]
+        else:
+            others = torch.ones_like(probabilities)
+            others.scatter_(1, order[:, :1], 0.0)
+            if probabilities.shape[1] == 1:
+                others.fill_(1.0)
+            chosen = (others @ profiles) / others.sum(dim=1, keepdim=True)
+        return torch.minimum(chosen, x)
 
 
     def groups(self, probabilities: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -100,10 +111,10 @@ def class_profiles(data: CellData, class_of_cell: np.ndarray, n_classes: int, *,
     return profiles.float()
 
 
-def resolve(model, space: str, method_args: dict | None) -> dict:
-    """``method_args`` with a named (or default) baseline replaced by what the method needs."""
+def resolve(model, space: str, method: str, method_args: dict | None) -> dict:
+    """``method_args`` with a named (or default) baseline replaced by what ``method`` needs."""
     args = dict(method_args or {})
-    name = args.get("baselines", DEFAULT)
+    name = args.get("baselines", DEFAULT[method])
     if not isinstance(name, str):
         return args
     if name not in NAMED:

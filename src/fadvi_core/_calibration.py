@@ -69,8 +69,9 @@ class Calibration:
                 "temperature", "conformal_scores", "class_means", "n_reference_cells"}:
             raise ValueError("has the wrong entries")
         temperature = value["temperature"]
+        low, high = (math.exp(bound) for bound in _LOG_T_BOUNDS)
         if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not (
-                math.exp(_LOG_T_BOUNDS[0]) - 1e-9 <= temperature <= math.exp(_LOG_T_BOUNDS[1]) + 1e-9):
+                low - 1e-9 <= temperature <= high + 1e-9):
             raise ValueError("has a temperature outside the range a fit can give")
         scores = _numbers(value["conformal_scores"], "conformal scores", ndim=1)
         if ((scores < 0) | (scores > 1)).any():

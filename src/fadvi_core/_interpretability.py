@@ -166,7 +166,7 @@ def _attribute(method: str, forward: ClassProbability, x: torch.Tensor, probs: t
     if isinstance(contrast, ClassContrast):
         if method == "ig":
             return integrated_gradients(forward, x, target, **{
-                **method_args, "baselines": contrast.for_cells(probs).to(x.dtype)})
+                **method_args, "baselines": contrast.for_cells(probs, x).to(x.dtype)})
         attributions = torch.zeros_like(x)
         for cells, baselines in contrast.groups(probs):
             attributions[cells] = _attribute(method, forward, x[cells], probs[cells],

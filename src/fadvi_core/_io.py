@@ -243,8 +243,9 @@ class SaveLoadMixin:
         model = _build(cls, adata, registry, kwargs, tensors)
         model.module.to(resolve_device(accelerator, device)).eval()
         _restore_history(model, metadata)
-        model.calibration_ = _schema.check_calibration(metadata, n_classes=len(model.label_classes),
-                                                       n_latent_l=model.module.label_head.net[0].in_features)
+        model.calibration_ = _schema.check_calibration(
+            metadata, n_classes=len(model.label_classes),
+            n_latent_l=model.module.label_head.net[0].in_features)
         return model
 
     @classmethod

@@ -381,15 +381,16 @@ class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
         """Predict each cell's label (from z_l) or batch (from z_b).
 
         ``interpretability_args`` go to the attribution method; their ``baselines`` may be
-        ``"other_classes"`` (default: the mean profile of the other classes, so the genes shown
-        are what sets the class apart), ``"runner_up"``, ``"zero"``, a number or a counts array
-        (see `fadvi_core._baselines`).
+        ``"other_classes"`` (default for ``"ig"``: the mean profile of the other classes, so
+        the genes shown are what sets the class apart), ``"runner_up"``, ``"zero"`` (default for
+        ``"gs"``), a number or a counts array (see `fadvi_core._baselines`).
 
         Returns
         -------
         Hard: ``(n_cells,)`` array of category names. Soft: DataFrame ``(n_cells, n_classes)``
         of probabilities summing to 1 (for labels, calibrated: the logits are divided by the
-        temperature `temperature_` fitted on held-out labelled cells after training), indexed by ``obs_names``, one column per class (a torch
+        temperature `temperature_` fitted on held-out labelled cells after training),
+        indexed by ``obs_names``, one column per class (a torch
         tensor when ``return_numpy`` is False). With ``interpretability``, also the
         ``(n_cells, n_genes)`` attributions: a dict ``{"predictions", "attributions"}``, or a
         tuple when ``return_dict`` is False.
@@ -399,7 +400,8 @@ class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
             _choice("interpretability", interpretability, ("ig", "gs"))
         space = PREDICTION_MODES[prediction_mode]
         if interpretability is not None:  # named baselines (default: other classes' profiles)
-            interpretability_args = _baselines.resolve(self, space, interpretability_args)
+            interpretability_args = _baselines.resolve(self, space, interpretability,
+                                                       interpretability_args)
         adata, data = self._cell_data(adata, indices)
         classes = self.label_classes if space == "l" else self.batch_categories
         probabilities, attributions = _interpretability.predict_and_attribute(

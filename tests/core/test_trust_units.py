@@ -148,3 +148,24 @@ def test_command_line_predictions_carry_novelty_and_set_size(tmp_path):
     obs = anndata.read_h5ad(out).obs
     assert obs["fadvi_set_size"].between(0, 3).all()
     assert (obs["fadvi_novelty"] >= 0).all() and (obs["fadvi_novelty"] <= 2).all()
+
+
+def test_class_contrast_baselines_credit_only_what_the_cell_has_more_of(trained):
+    model, data = trained
+    cells = list(range(12))
+    contrast = model.predict(indices=cells, interpretability="ig",
+                             interpretability_args={"n_steps": 8})["attributions"]
+    zero = model.predict(indices=cells, interpretability="ig",
+                         interpretability_args={"n_steps": 8, "baselines": "zero"})["attributions"]
+    counts = np.asarray(data.X[cells].todense() if hasattr(data.X, "todense") else data.X[cells])
+    assert contrast.shape == zero.shape == counts.shape
+    assert (contrast[counts == 0] == 0).all()
+    assert not np.allclose(contrast, zero)  # the default contrasts with the other classes
+    for name in ("runner_up", "other_classes"):
+        for method in ("ig", "gs"):
+            out = model.predict(indices=cells, interpretability=method,
+                                interpretability_args={"baselines": name})
+            assert np.isfinite(out["attributions"]).all()
+    with pytest.raises(ValueError, match="not a known baseline"):
+        model.predict(indices=cells, interpretability="ig",
+                      interpretability_args={"baselines": "mean"})
