@@ -27,6 +27,7 @@ class JobKind(str, Enum):
     GENE = "gene"
     PREDICT = "predict"
     EXPLAIN = "explain"
+    QUALITY = "quality"
 
     def __str__(self) -> str:
         return self.value
@@ -52,6 +53,7 @@ BLOCKED_BY: dict[JobKind, frozenset[JobKind]] = {
     K.GENE: frozenset(),
     K.PREDICT: _DATA_CHANGING,
     K.EXPLAIN: _DATA_CHANGING,
+    K.QUALITY: _DATA_CHANGING,
 }
 
 #: What to tell the user while a job of this kind blocks an action.
