@@ -167,21 +167,22 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     C.quiet()
     runs = []
-    for name in args.datasets:
-        base = C.load_dataset(name)
-        counts = base.obs["cell_type"].value_counts()
-        types = args.types or sorted(counts.index[counts >= MIN_CELLS])
-        for held in [t for t in types if t in counts.index]:
-            for seed in args.seeds:
+    header = {"command": C.command_line(), "versions": C.versions(),
+              "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    bases = {name: C.load_dataset(name) for name in args.datasets}
+    # Seed by seed, so that a run cut short still covers every dataset and held-out type.
+    for seed in args.seeds:
+        for name, base in bases.items():
+            counts = base.obs["cell_type"].value_counts()
+            types = args.types or sorted(counts.index[counts >= MIN_CELLS])
+            for held in [t for t in types if t in counts.index]:
                 for method in args.methods:
                     run = run_one(method, base, held, C.DEFAULT_HIDDEN[name], args, seed)
                     runs.append({"dataset": name, **run})
-    result = {"command": C.command_line(), "versions": C.versions(),
-              "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-              "runs": runs, "summary": summarise(runs)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
-    write_markdown(args.out.with_suffix(".md"), result)
+                result = {**header, "runs": runs, "summary": summarise(runs)}
+                args.out.write_text(json.dumps(result, indent=1))  # after every held-out type
+                write_markdown(args.out.with_suffix(".md"), result)
     print(args.out.with_suffix(".md").read_text())
 
 
