@@ -21,12 +21,14 @@ from fadvi_gui import settings as stored
 from fadvi_gui.dialogs import about_dialog, error_dialog
 from fadvi_gui.panels import DataPanel, ExplainPanel, LatentView, PredictionsPanel, TrainingPanel
 from fadvi_gui.panels.quality import QualityPanel
+from fadvi_gui.panels.trust import TrustPanel
 from fadvi_gui.session import JobKind, Session
 from fadvi_gui.tasks.devices import available_devices
 from fadvi_gui.wiring import (
     DataWiring, ModelWiring, PredictionsWiring, TrainingWiring, ViewerWiring,
 )
 from fadvi_gui.wiring.quality import QualityWiring
+from fadvi_gui.wiring.trust import TrustWiring
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -111,6 +113,10 @@ class MainWindow(QMainWindow):
         self.quality_dock = self.add_dock("Integration quality", self.quality_panel, "qualityDock", right)
         self.tabifyDockWidget(self.explain_dock, self.quality_dock)
         self.quality_wiring = QualityWiring(self.session, self.quality_panel, self)
+        self.trust_panel = TrustPanel()  # prediction sets at an error rate, novelty
+        self.trust_dock = self.add_dock("Error rate", self.trust_panel, "trustDock", right)
+        self.tabifyDockWidget(self.quality_dock, self.trust_dock)
+        self.trust_wiring = TrustWiring(self.session, self.trust_panel, self)
         self.data_dock.raise_()
         self.predictions_dock.raise_()
         self.viewer_wiring = ViewerWiring(self.session, self.viewer, self)
@@ -168,7 +174,7 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"))
         self.view_menu = self.menuBar().addMenu("&View")
         for dock in (self.data_dock, self.training_dock, self.predictions_dock, self.explain_dock,
-                     self.quality_dock):
+                     self.quality_dock, self.trust_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         self.about_action = self._action(help_menu, "&About FADVI", self.show_about)

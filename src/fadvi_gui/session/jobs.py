@@ -28,6 +28,7 @@ class JobKind(str, Enum):
     PREDICT = "predict"
     EXPLAIN = "explain"
     QUALITY = "quality"
+    TRUST = "trust"
 
     def __str__(self) -> str:
         return self.value
@@ -54,6 +55,7 @@ BLOCKED_BY: dict[JobKind, frozenset[JobKind]] = {
     K.PREDICT: _DATA_CHANGING,
     K.EXPLAIN: _DATA_CHANGING,
     K.QUALITY: _DATA_CHANGING,
+    K.TRUST: _DATA_CHANGING,
 }
 
 #: What to tell the user while a job of this kind blocks an action.
