@@ -37,8 +37,10 @@ def celltypist_transfer(adata, labels_key: str, hidden_idx: np.ndarray, *, unlab
     train = data[labels != unlabeled].copy()
     start = time.perf_counter()
     np.random.seed(seed)
+    # use_SGD: CellTypist's logistic-regression path passes multi_class, which scikit-learn
+    # 1.8+ removed; its SGD path (log loss, one-vs-rest) is the one it trains its own models with.
     model = celltypist.train(train, labels=train.obs[labels_key].astype(str).to_numpy(),
-                             check_expression=False, n_jobs=1, max_iter=200)
+                             check_expression=False, n_jobs=1, use_SGD=True)
     result = celltypist.annotate(data[hidden_idx].copy(), model=model, majority_voting=False)
     seconds = time.perf_counter() - start
     return result.predicted_labels["predicted_labels"].astype(str).to_numpy(), seconds
