@@ -31,8 +31,14 @@ class TrustMixin:
         fitted = _calibration.fit(
             self.module, CellData(self.adata_manager), self.train_indices_,
             self.validation_indices_, settings.batch_size, self._device, int(settings.seed or 0))
-        if fitted is not None:
-            self.calibration_ = fitted
+        if fitted is None:
+            return
+        previous = self.calibration_
+        if previous is not None and previous.class_means.shape == fitted.class_means.shape:
+            # Classes without labelled cells here (e.g. a query) keep the reference's prototype.
+            missing = ~fitted.class_means.any(axis=1)
+            fitted.class_means[missing] = previous.class_means[missing]
+        self.calibration_ = fitted
 
     def _require_calibration(self, what: str) -> Calibration:
         if self.calibration_ is None:
