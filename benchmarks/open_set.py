@@ -129,7 +129,8 @@ def write_markdown(path: Path, result: dict) -> None:
              f"Command: `{result['command']}`", "",
              f"Each held-out type never labelled, labels of one batch hidden "
              f"({', '.join(f'{k}: {v}' for k, v in C.DEFAULT_HIDDEN.items())}), seeds "
-             f"{a['seeds']}, {a['max_epochs']} epochs (SCANVI: SCVI {a['max_epochs']} + SCANVI "
+             f"{sorted({r['seed'] for r in result['runs']})} (of {a['seeds']} asked; the results "
+             f"are rewritten after every held-out type), {a['max_epochs']} epochs (SCANVI: SCVI {a['max_epochs']} + SCANVI "
              f"{a['scanvi_epochs']}); short runs sized for a shared 2-core machine. AUROC over the "
              "unlabelled cells for 'held-out type'; mean (min) over held-out types and seeds.", "",
              "| dataset | method | AUROC novelty | AUROC 1-max p | ECE hidden (raw) | "
