@@ -32,6 +32,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
+import _peers  # noqa: E402
+
+PEERS = ("celltypist", "knn_z_l")  # trained in the same run; knn_z_l uses fadvi_core's z_l
 
 
 def parse_args(argv=None):
@@ -52,6 +55,8 @@ def parse_args(argv=None):
                         "--scanvi-epochs (the scvi-tools recipe); scratch: SCANVI alone for "
                         "--max-epochs")
     p.add_argument("--scanvi-epochs", type=int, default=20)
+    p.add_argument("--no-peers", action="store_true",
+                   help="skip CellTypist, kNN on z_l and scib-metrics")
     p.add_argument("--out", default=str(C.RESULTS_DIR / "label_transfer"),
                    help="output path without extension (.json and .md are written)")
     return p.parse_args(argv)
@@ -74,17 +79,21 @@ def reference_label_mean(model, adata) -> np.ndarray:
     return torch.cat(out).numpy()
 
 
-def score(pred, truth, latent, labels_all, batches_all) -> dict[str, float]:
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score, silhouette_score
+def score(pred, truth, latent=None, labels_all=None, batches_all=None) -> dict:
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, silhouette_score
 
     pred = np.asarray(pred).astype(str)
     truth = np.asarray(truth).astype(str)
-    return {
+    out = {
         "accuracy": float(accuracy_score(truth, pred)),
         "balanced_accuracy": float(balanced_accuracy_score(truth, pred)),
-        "silhouette_label": float(silhouette_score(latent, labels_all)),
-        "silhouette_batch": float(silhouette_score(latent, batches_all)),
+        "macro_f1": float(f1_score(truth, pred, average="macro")),
+        "per_class_accuracy": _peers.per_class_accuracy(pred, truth),
     }
+    if latent is not None:
+        out["silhouette_label"] = float(silhouette_score(latent, labels_all))
+        out["silhouette_batch"] = float(silhouette_score(latent, batches_all))
+    return out
 
 
 def run_one(method, base, hidden_idx, args, seed) -> dict:
@@ -120,17 +129,37 @@ def run_one(method, base, hidden_idx, args, seed) -> dict:
         again = np.asarray(model.predict(indices=hidden_idx)).astype(str)
         res["prediction_flip_rate"] = float(np.mean(again != np.asarray(pred).astype(str)))
     res.update(setup_s=setup_s, train_s=train_s)
-    return res
+    embedding = reference_label_mean(model, adata) if method == "reference" else latent
+    return res, np.asarray(embedding)
+
+
+def run_peers(base, hidden_idx, latents: dict, seed: int) -> list[dict]:
+    """CellTypist and kNN on fadvi_core's z_l, and scib-metrics on every method's latent."""
+    truth = base.obs["cell_type"].astype(str).to_numpy()
+    labels = base.obs["labels_hidden"].astype(str).to_numpy()
+    rows = []
+    pred, seconds = _peers.celltypist_transfer(base, "labels_hidden", hidden_idx,
+                                               unlabeled=C.UNLABELED, seed=seed)
+    rows.append({"method": "celltypist", **score(pred, truth[hidden_idx]), "train_s": seconds})
+    if "fadvi_core" in latents:
+        pred = _peers.knn_transfer(latents["fadvi_core"], labels, hidden_idx,
+                                   unlabeled=C.UNLABELED)
+        rows.append({"method": "knn_z_l", **score(pred, truth[hidden_idx])})
+    scib = _peers.scib_scores(base, latents) if latents else {}
+    for row in rows:
+        row.update(seed=seed)
+    return rows, scib
 
 
 def summarise(runs, datasets, methods) -> dict:
-    metrics = ["accuracy", "balanced_accuracy", "silhouette_label", "silhouette_batch",
+    metrics = ["accuracy", "balanced_accuracy", "macro_f1", "scib_bio", "scib_batch",
+               "scib_total", "silhouette_label", "silhouette_batch",
                "silhouette_label_mean", "silhouette_batch_mean", "prediction_flip_rate",
                "train_s"]
     summary = {}
     for ds in datasets:
         summary[ds] = {}
-        for m in methods:
+        for m in list(methods) + [p for p in PEERS if any(r["method"] == p for r in runs)]:
             rows = [r for r in runs if r["dataset"] == ds and r["method"] == m]
             summary[ds][m] = {k: C.mean_sd([r.get(k) for r in rows])
                               for k in metrics if any(k in r for r in rows)}
@@ -166,16 +195,25 @@ def write_markdown(path: Path, result: dict) -> None:
     for ds, d in result["datasets"].items():
         lines += [f"## {ds}: hide `{d['hidden_batch']}` ({d['n_hidden']} of {d['n_cells']} "
                   f"cells, {d['n_genes']} genes)", "",
-                  "| method | accuracy | balanced acc. | silhouette label | silhouette batch "
-                  "| train s |",
-                  "|---|---|---|---|---|---|"]
+                  "| method | accuracy | balanced acc. | macro F1 | scib bio | scib batch | "
+                  "scib total | silhouette label | silhouette batch | train s |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for m, s in result["summary"][ds].items():
             if not isinstance(s, dict):
                 continue
             lines.append(f"| {m} | {C.fmt(s.get('accuracy'))} | "
-                         f"{C.fmt(s.get('balanced_accuracy'))} | "
+                         f"{C.fmt(s.get('balanced_accuracy'))} | {C.fmt(s.get('macro_f1'))} | "
+                         f"{C.fmt(s.get('scib_bio'))} | {C.fmt(s.get('scib_batch'))} | "
+                         f"{C.fmt(s.get('scib_total'))} | "
                          f"{C.fmt(s.get('silhouette_label'))} | "
                          f"{C.fmt(s.get('silhouette_batch'))} | {C.fmt(s.get('train_s'), 1)} |")
+        lines += ["", "Per-class accuracy on the hidden batch (mean over seeds):", ""]
+        for m in sorted({r["method"] for r in result["runs"] if r["dataset"] == ds}):
+            rows = [r["per_class_accuracy"] for r in result["runs"]
+                    if r["dataset"] == ds and r["method"] == m]
+            classes = sorted(rows[0])
+            lines.append(f"- {m}: " + ", ".join(
+                f"{c} {np.mean([r.get(c, np.nan) for r in rows]):.2f}" for c in classes))
         ratio = result["summary"][ds].get("ratio_balanced_accuracy_fadvi_core_over_reference")
         if ratio is not None:
             lines += ["", f"Balanced accuracy ratio fadvi_core / reference: **{ratio:.3f}**"]
@@ -215,12 +253,22 @@ def main(argv=None) -> None:
         datasets[ds] = {"hidden_batch": hidden_choice[ds], "n_hidden": int(hidden_idx.size),
                         "n_cells": int(base.n_obs), "n_genes": int(base.n_vars)}
         for seed in args.seeds:
+            latents, seed_runs = {}, []
             for method in args.methods:
-                res = run_one(method, base, hidden_idx, args, seed)
+                res, latents[method] = run_one(method, base, hidden_idx, args, seed)
                 res.update(dataset=ds, method=method, seed=seed)
+                seed_runs.append(res)
+            if not args.no_peers:
+                peer_rows, scib = run_peers(base, hidden_idx, latents, seed)
+                for res in seed_runs:
+                    res.update({f"scib_{k}": v for k, v in zip(
+                        ("bio", "batch", "total"), scib[res["method"]].values())})
+                seed_runs += [dict(r, dataset=ds) for r in peer_rows]
+            for res in seed_runs:
                 runs.append(res)
                 print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
-                                  for k, v in res.items()}), flush=True)
+                                  for k, v in res.items() if k != "per_class_accuracy"}),
+                      flush=True)
     result = {
         "command": C.command_line(),
         "started": started,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._atomic import write_atomically
+from ._calibration import CalibrationError
 from ._checks import InputProblem, find_input_problems, pad_missing_genes
 from ._defaults import TrainingDefaults, training_defaults
 from ._hooks import Cancelled, ChunkProgress, TrainingProgress
@@ -23,7 +24,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
-    "FADVI", "FADVAE", "Cancelled", "ChunkProgress", "InputProblem", "ModelFileError",
+    "FADVI", "FADVAE", "CalibrationError", "Cancelled", "ChunkProgress", "InputProblem", "ModelFileError",
     "StopReason", "TrainingDefaults", "TrainingProgress", "find_input_problems",
     "pad_missing_genes", "prepare_training_data", "select_genes", "training_defaults",
     "write_atomically",

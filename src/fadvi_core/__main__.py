@@ -165,6 +165,10 @@ def _write_predictions(model: FADVI, adata: anndata.AnnData, out: Path, source: 
     soft = model.predict(soft=True)
     adata.obs["fadvi_prediction"] = soft.idxmax(axis=1).astype("category")
     adata.obs["fadvi_confidence"] = soft.max(axis=1).to_numpy()
+    if model.calibration_ is not None:  # a model trained with held-out labelled cells
+        sets = model.predict_sets(alpha=0.1)
+        adata.obs["fadvi_set_size"] = sets.sum(axis=1).to_numpy()
+        adata.obs["fadvi_novelty"] = model.get_novelty_scores().to_numpy()
     for space in ("b", "l", "r"):
         adata.obsm[f"X_fadvi_{space}"] = model.get_latent_representation(representation=space)
     for key in [k for k in adata.obs if k.startswith("_scvi_")]:

@@ -1,5 +1,9 @@
 """Class probabilities and gene attributions (Integrated Gradients, GradientShap).
 
+Baselines that contrast classes (the default) are built in `_baselines`; here a
+`ClassContrast` becomes one baseline per cell (IG) or a set of baselines per predicted class
+(GradientShap).
+
 Attribution only needs the path counts -> one encoder -> one head, so the forward used here skips
 the other two encoders, the library encoder and the decoder. For Integrated Gradients from a zero
 baseline it goes further: the only genes-wide operation is the first linear layer, and every
@@ -18,6 +22,7 @@ from scvi import REGISTRY_KEYS
 from torch import nn
 from torch.nn import functional as F
 
+from ._baselines import ClassContrast
 from ._data import CellData, iterate_chunks
 
 _ROWS_PER_PASS = 512  # interpolation points per IG pass; small passes stay in cache
@@ -154,15 +159,29 @@ def _sparse_ig(forward: ClassProbability, x: torch.Tensor, target: torch.Tensor,
     return attributions.reshape(n_cells, n_genes)
 
 
-def _attribute(method: str, forward: ClassProbability, x: torch.Tensor, target: torch.Tensor,
+def _attribute(method: str, forward: ClassProbability, x: torch.Tensor, probs: torch.Tensor,
                method_args: dict) -> torch.Tensor:
+    target = probs.argmax(dim=1)
+    contrast = method_args.get("baselines")
+    if isinstance(contrast, ClassContrast):
+        if method == "ig":
+            return integrated_gradients(forward, x, target, **{
+                **method_args, "baselines": contrast.for_cells(probs, x).to(x.dtype)})
+        attributions = torch.zeros_like(x)
+        for cells, baselines in contrast.groups(probs):
+            attributions[cells] = _attribute(method, forward, x[cells], probs[cells],
+                                             {**method_args, "baselines": baselines})
+        return attributions
     if method == "ig":
         return integrated_gradients(forward, x, target, **method_args)
     args = dict(method_args)
     baselines = args.pop("baselines", None)
     if baselines is None:
         baselines = torch.zeros(1, x.shape[1], dtype=x.dtype, device=x.device)
-    return GradientShap(forward).attribute(x, baselines=torch.as_tensor(baselines, dtype=x.dtype),
+    baselines = torch.as_tensor(baselines, dtype=x.dtype, device=x.device)
+    if baselines.ndim < 2:  # one value or one profile: a set of one baseline
+        baselines = baselines.expand(1, x.shape[1])
+    return GradientShap(forward).attribute(x, baselines=baselines,
                                            target=target, **args)
 
 
@@ -189,8 +208,7 @@ def predict_and_attribute(module, data: CellData, space: str, batch_size: int, d
                 probs = forward(x)
             probabilities.append(probs.cpu())
             if method is not None:
-                target = probs.argmax(dim=1)
-                attributions.append(_attribute(method, forward, x, target, method_args)
+                attributions.append(_attribute(method, forward, x, probs, method_args)
                                     .detach().cpu())
     finally:
         for p, flag in zip(module.parameters(), requires_grad):

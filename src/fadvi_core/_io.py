@@ -77,6 +77,7 @@ def write_model(model, dir_path, *, prefix=None, overwrite=False, save_anndata=F
         "training_was_stopped": bool(model.training_was_stopped),
         "stop_reason": _stop_reason_json(getattr(model, "stop_reason_", None)),
         "history": {name: frame.iloc[:, 0].tolist() for name, frame in (model.history_ or {}).items()},
+        "calibration": None if model.calibration_ is None else model.calibration_.to_json(),
     }
     arrays = {f"tensor/{name}": value.detach().cpu().numpy()
               for name, value in model.module.state_dict().items()}
@@ -242,6 +243,9 @@ class SaveLoadMixin:
         model = _build(cls, adata, registry, kwargs, tensors)
         model.module.to(resolve_device(accelerator, device)).eval()
         _restore_history(model, metadata)
+        model.calibration_ = _schema.check_calibration(
+            metadata, n_classes=len(model.label_classes),
+            n_latent_l=model.module.label_head.net[0].in_features)
         return model
 
     @classmethod
@@ -259,4 +263,7 @@ class SaveLoadMixin:
 
         if isinstance(reference_model, (str, os.PathLike)):
             reference_model = cls.load(reference_model, adata=None)
-        return map_query(cls, adata, reference_model, unfrozen=unfrozen)
+        model = map_query(cls, adata, reference_model, unfrozen=unfrozen)
+        # Kept when training on the query has no labelled validation cells to refit it on.
+        model.calibration_ = reference_model.calibration_
+        return model

@@ -15,13 +15,14 @@ from scvi.data.fields import (CategoricalJointObsField, CategoricalObsField, Lab
 from scvi.model._utils import _init_library_size, get_max_epochs_heuristic
 from scvi.model.base import BaseModelClass
 
-from . import _expression, _interpretability, _io
+from . import _baselines, _calibration, _expression, _interpretability, _io
 from ._checks import check_genes_match, validate_input
 from ._data import CellData, iterate_chunks
 from ._device import fabric_arguments
 from ._module import FADVAE
 from ._stopping import EarlyStopping, StopReason
 from ._training import FitOptions, PlanSettings, fit, history_frames, split_indices
+from ._trust import TrustMixin
 
 
 REPRESENTATIONS = {"full": "full", "b": "b", "batch": "b", "l": "l", "label": "l", "r": "r",
@@ -46,7 +47,7 @@ def _choice(name: str, value, options) -> None:
         raise ValueError(f"{name}={value!r} is not supported; use one of {list(options)}.")
 
 
-class FADVI(_io.SaveLoadMixin, BaseModelClass):
+class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
     """Factor Disentanglement Variational Inference.
 
     Batch (``z_b``), label (``z_l``) and residual (``z_r``) latent spaces, kept apart by
@@ -316,6 +317,7 @@ class FADVI(_io.SaveLoadMixin, BaseModelClass):
                                           np.concatenate([train_indices, validation_indices]))
         self.training_was_stopped = result.stop.kind == "user"
         self.is_trained_ = True
+        self._fit_calibration()  # temperature, conformal scores, novelty statistics
 
     # -- outputs ----------------------------------------------------------------------------
 
@@ -378,10 +380,17 @@ class FADVI(_io.SaveLoadMixin, BaseModelClass):
     ):
         """Predict each cell's label (from z_l) or batch (from z_b).
 
+        ``interpretability_args`` go to the attribution method; their ``baselines`` may be
+        ``"other_classes"`` (default for ``"ig"``: the mean profile of the other classes, so
+        the genes shown are what sets the class apart), ``"runner_up"``, ``"zero"`` (default for
+        ``"gs"``), a number or a counts array (see `fadvi_core._baselines`).
+
         Returns
         -------
         Hard: ``(n_cells,)`` array of category names. Soft: DataFrame ``(n_cells, n_classes)``
-        of probabilities summing to 1, indexed by ``obs_names``, one column per class (a torch
+        of probabilities summing to 1 (for labels, calibrated: the logits are divided by the
+        temperature `temperature_` fitted on held-out labelled cells after training),
+        indexed by ``obs_names``, one column per class (a torch
         tensor when ``return_numpy`` is False). With ``interpretability``, also the
         ``(n_cells, n_genes)`` attributions: a dict ``{"predictions", "attributions"}``, or a
         tuple when ``return_dict`` is False.
@@ -390,6 +399,9 @@ class FADVI(_io.SaveLoadMixin, BaseModelClass):
         if interpretability is not None:
             _choice("interpretability", interpretability, ("ig", "gs"))
         space = PREDICTION_MODES[prediction_mode]
+        if interpretability is not None:  # named baselines (default: other classes' profiles)
+            interpretability_args = _baselines.resolve(self, space, interpretability,
+                                                       interpretability_args)
         adata, data = self._cell_data(adata, indices)
         classes = self.label_classes if space == "l" else self.batch_categories
         probabilities, attributions = _interpretability.predict_and_attribute(
@@ -397,6 +409,8 @@ class FADVI(_io.SaveLoadMixin, BaseModelClass):
             method=interpretability, method_args=interpretability_args,
             progress_callback=progress_callback, should_stop=should_stop)
         obs_names = adata.obs_names[data.indices]
+        if space == "l":
+            probabilities = _calibration.rescale(probabilities, self.temperature_)
         if soft:
             predictions = (pd.DataFrame(probabilities, index=obs_names, columns=classes)
                            if return_numpy else torch.as_tensor(probabilities))

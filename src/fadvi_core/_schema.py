@@ -170,6 +170,23 @@ def check_history(metadata: dict) -> None:
         _fail("stop_reason", "is not a known reason for the end of training")
 
 
+def check_calibration(metadata: dict, *, n_classes: int, n_latent_l: int):
+    """The stored calibration (temperature, conformal scores, class statistics), or None.
+
+    Files written before calibration existed have none; the model then predicts the raw
+    softmax and cannot give prediction sets or novelty scores until trained again.
+    """
+    from ._calibration import Calibration
+
+    value = metadata.get("calibration")
+    if value is None:
+        return None
+    try:
+        return Calibration.from_json(value, n_classes=n_classes, n_latent_l=n_latent_l)
+    except ValueError as error:
+        _fail("the calibration", str(error))
+
+
 def check_header(metadata, format_name: str, version: int) -> None:
     """The format name and version, before anything else is read."""
     if not isinstance(metadata, dict) or metadata.get("format") != format_name:

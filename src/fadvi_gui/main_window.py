@@ -21,12 +21,16 @@ from fadvi_gui import settings as stored
 from fadvi_gui.dialogs import about_dialog, error_dialog, getting_started_dialog, shortcuts_dialog
 from fadvi_gui.dock_widths import default_widths, pin_widths, scrolling
 from fadvi_gui.panels import DataPanel, ExplainPanel, LatentView, PredictionsPanel, TrainingPanel
+from fadvi_gui.panels.quality import QualityPanel
+from fadvi_gui.panels.trust import TrustPanel
 from fadvi_gui.session import JobKind, Session
 from fadvi_gui.tasks.devices import available_devices
 from fadvi_gui.workbench_ui import install_workbench
 from fadvi_gui.wiring import (
     DataWiring, ModelWiring, PredictionsWiring, TrainingWiring, ViewerWiring,
 )
+from fadvi_gui.wiring.quality import QualityWiring
+from fadvi_gui.wiring.trust import TrustWiring
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -107,6 +111,14 @@ class MainWindow(QMainWindow):
         self.predictions_dock = self.add_dock("Predictions", self.predictions_panel, "predictionsDock", right)
         self.explain_dock = self.add_dock("Explanations", self.explain_panel, "explainDock", right)
         self.tabifyDockWidget(self.predictions_dock, self.explain_dock)
+        self.quality_panel = QualityPanel()  # integration quality (disentanglement report)
+        self.quality_dock = self.add_dock("Integration quality", self.quality_panel, "qualityDock", right)
+        self.tabifyDockWidget(self.explain_dock, self.quality_dock)
+        self.quality_wiring = QualityWiring(self.session, self.quality_panel, self)
+        self.trust_panel = TrustPanel()  # prediction sets at an error rate, novelty
+        self.trust_dock = self.add_dock("Error rate", self.trust_panel, "trustDock", right)
+        self.tabifyDockWidget(self.quality_dock, self.trust_dock)
+        self.trust_wiring = TrustWiring(self.session, self.trust_panel, self)
         self.data_dock.raise_()
         self.predictions_dock.raise_()
         self.viewer_wiring = ViewerWiring(self.session, self.viewer, self)
@@ -167,7 +179,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"))
         self.view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.data_dock, self.training_dock, self.predictions_dock, self.explain_dock):
+        for dock in (self.data_dock, self.training_dock, self.predictions_dock, self.explain_dock,
+                     self.quality_dock, self.trust_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         self.getting_started_action = self._action(help_menu, "&Getting Started", self.show_getting_started,

@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 Method = Literal["ig", "gs"]
 Scope = Literal["selection", "class", "all"]
 METHOD_LABELS = {"ig": "Integrated Gradients", "gs": "GradientShap"}
+#: The engine's attribution baseline used for each method (its measured default).
+BASELINES = {"ig": "other_classes", "gs": "zero"}
+#: What each baseline means, for the explanation view.
+BASELINE_TEXT = {
+    "other_classes": "Compared with the average of the other cell types: the genes shown are "
+                     "those this type has more of.",
+    "zero": "Compared with no expression at all: genes high in every cell can rank high.",
+}
 #: Key of the table over every explained cell, whatever their class.
 ALL_CELLS = "All explained cells"
 #: Columns of ``FADVI.get_ranked_features``.
@@ -92,6 +100,7 @@ class ExplainResult:
     indices: np.ndarray
     predictions: np.ndarray
     settings: dict[str, Any] = field(default_factory=dict)
+    baseline: str = ""
 
     def table_for_export(self, name: str | None = None) -> pd.DataFrame:
         """One class's table (or all, stacked) with a leading ``class`` column, for CSV."""
@@ -142,9 +151,9 @@ def choose_cells(model: FADVI, adata: AnnData | None, settings: ExplainSettings,
 def method_args(method: Method, n_steps: int, seed: int) -> dict[str, Any]:
     """The engine's ``interpretability_args`` for ``method`` with ``n_steps`` steps or samples."""
     if method == "ig":
-        return {"n_steps": int(n_steps)}
+        return {"n_steps": int(n_steps), "baselines": BASELINES["ig"]}
     if method == "gs":
-        return {"n_samples": int(n_steps), "seed": int(seed)}
+        return {"n_samples": int(n_steps), "seed": int(seed), "baselines": BASELINES["gs"]}
     raise ValueError(f"method={method!r} is not supported; use 'ig' or 'gs'.")
 
 
@@ -194,4 +203,5 @@ def explain(model: FADVI, adata: AnnData | None, *, method: Method = "ig", scope
     recorded = settings.as_kwargs()
     recorded.pop("indices")
     return ExplainResult(method=method, scope=scope, tables=tables, by_label=by_label,
-                         indices=cells, predictions=predictions, settings=recorded)
+                         indices=cells, predictions=predictions, settings=recorded,
+                         baseline=BASELINES[method])

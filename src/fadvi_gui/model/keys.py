@@ -31,6 +31,13 @@ BATCH_PROBABILITIES_KEY = "fadvi_batch_probabilities"
 BATCH_PROBABILITY_CLASSES_KEY = "fadvi_batch_probability_classes"
 #: Shown instead of a label whose confidence is below the threshold.
 UNCERTAIN = "Uncertain"
+#: ``obs``: the conformal prediction set as text ("T_CD4 or T_CD8"), its size, the novelty
+#: score, and the prediction with "Unknown" where the set is not exactly one type.
+PREDICTION_SET_KEY = "fadvi_prediction_set"
+SET_SIZE_KEY = "fadvi_set_size"
+NOVELTY_KEY = "fadvi_novelty"
+AT_ERROR_RATE_KEY = "fadvi_prediction_at_error_rate"
+UNKNOWN = "Unknown"
 
 # ---------------------------------------------------------------- workbench
 #: ``uns``: which labels were withheld into which column (`fadvi_gui.model.withheld`).
@@ -68,6 +75,7 @@ __all__ = [
     "ACCEPTED_KEY", "BATCH_CONFIDENCE_KEY", "BATCH_PREDICTION_KEY", "BATCH_PROBABILITIES_KEY",
     "BATCH_PROBABILITY_CLASSES_KEY", "CONFIDENCE_KEY", "LATENT_B", "LATENT_KEYS", "LATENT_L",
     "LATENT_R", "LOSS_TERMS", "PREDICTION_KEY", "PROBABILITIES_KEY", "PROBABILITY_CLASSES_KEY",
-    "SCVI_PREFIX", "THRESHOLDED_KEY", "UNCERTAIN", "UNS_KEY",
+    "SCVI_PREFIX", "THRESHOLDED_KEY", "UNCERTAIN", "UNS_KEY", "PREDICTION_SET_KEY",
+    "SET_SIZE_KEY", "NOVELTY_KEY", "AT_ERROR_RATE_KEY", "UNKNOWN",
 ]
 __all__ += ["ANNOTATION_KEY", "LEIDEN_KEY", "MAJORITY_KEY", "UNANNOTATED", "WITHHELD_KEY"]  # workbench

@@ -31,6 +31,8 @@ class JobKind(str, Enum):
     MARKERS = "markers"
     PROJECT = "project"
     TABLE = "table"
+    QUALITY = "quality"
+    TRUST = "trust"
 
     def __str__(self) -> str:
         return self.value
@@ -60,6 +62,8 @@ BLOCKED_BY: dict[JobKind, frozenset[JobKind]] = {
     K.MARKERS: _DATA_CHANGING,
     K.PROJECT: _DATA_CHANGING | {K.PROJECT},
     K.TABLE: _DATA_CHANGING | {K.TABLE},
+    K.QUALITY: _DATA_CHANGING,
+    K.TRUST: _DATA_CHANGING,
 }
 
 #: What to tell the user while a job of this kind blocks an action.

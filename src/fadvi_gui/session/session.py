@@ -476,6 +476,14 @@ class Session(QObject):
         self.cells_changed.emit()
         return n
 
+    def write_obs_columns(self, columns: pd.DataFrame) -> None:
+        """Write ``columns`` (one row per cell, in order) into ``obs``, e.g. prediction sets."""
+        if self.adata is None or len(columns) != self.adata.n_obs:
+            return
+        for name in columns:
+            self.adata.obs[name] = columns[name].to_numpy()
+        self.cells_changed.emit()
+
     def flag_cells(self, name: str, indices: ArrayLike) -> None:
         """Add a True/False ``obs`` column ``name``, True at the positions ``indices``."""
         if self.adata is None:

@@ -18,7 +18,7 @@ from qtpy.QtWidgets import (
     QPushButton, QScrollArea, QSpinBox, QTableView, QTabWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
-from fadvi_gui.model.explain import METHOD_LABELS, ExplainResult, ExplainSettings
+from fadvi_gui.model.explain import BASELINE_TEXT, METHOD_LABELS, ExplainResult, ExplainSettings
 from fadvi_gui.panels.common.larger_view import show_larger
 from fadvi_gui.panels.common.run_controls import RunControls
 from fadvi_gui.panels.explain._gene_bars import GeneBarChart
@@ -132,6 +132,9 @@ class ExplainPanel(QWidget):
         pick.addWidget(QLabel("Top genes"))
         pick.addWidget(self.top_spin)
         layout.addLayout(pick)
+        self.baseline_label = QLabel()  # which attribution baseline the result used
+        self.baseline_label.setWordWrap(True)
+        layout.addWidget(self.baseline_label)
         self.table_view = QTableView()
         self.table_view.setModel(self.genes)
         self.table_view.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)
@@ -192,6 +195,7 @@ class ExplainPanel(QWidget):
         self.result_class_combo.blockSignals(False)
         self.genes.set_table(self.genes.table.iloc[:0].drop(columns="rank", errors="ignore"))
         self.chart.set_genes([], [])
+        self.baseline_label.clear()
         self.run_controls.clear()
         self._update_buttons()
 
@@ -214,6 +218,7 @@ class ExplainPanel(QWidget):
     def set_result(self, result: ExplainResult) -> None:
         """Show ``result``: its classes in the picker, the first class's genes."""
         self.result = result
+        self.baseline_label.setText(BASELINE_TEXT.get(result.baseline, ""))
         self.result_class_combo.blockSignals(True)
         self.result_class_combo.clear()
         self.result_class_combo.addItems(list(result.tables))

@@ -1,0 +1,138 @@
+"""`FADVI` methods that say how far to trust its predictions.
+
+Calibrated probabilities (`_calibration`), prediction sets (`_conformal`), novelty scores
+(`_novelty`) and the disentanglement report (`_disentanglement`). The work lives in those
+files; these methods fetch the cells and the fitted calibration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+from scvi import settings
+
+from . import _calibration, _conformal, _disentanglement, _novelty
+from ._calibration import Calibration, CalibrationError
+from ._data import CellData
+
+
+class TrustMixin:
+    """Calibration, prediction sets, novelty and disentanglement for `FADVI`."""
+
+    calibration_: Calibration | None = None
+
+    def _fit_calibration(self) -> None:
+        """Fit `calibration_` on the held-out labelled cells after `train`.
+
+        Keeps a calibration the model already has (e.g. from the reference of a query model)
+        when no validation cell is labelled.
+        """
+        fitted = _calibration.fit(
+            self.module, CellData(self.adata_manager), self.train_indices_,
+            self.validation_indices_, settings.batch_size, self._device, int(settings.seed or 0))
+        if fitted is None:
+            return
+        previous = self.calibration_
+        if previous is not None and previous.class_means.shape == fitted.class_means.shape:
+            # Classes without labelled cells here (e.g. a query) keep the reference's prototype.
+            missing = ~fitted.class_means.any(axis=1)
+            fitted.class_means[missing] = previous.class_means[missing]
+        self.calibration_ = fitted
+
+    def _require_calibration(self, what: str) -> Calibration:
+        if self.calibration_ is None:
+            raise CalibrationError(
+                f"{what} needs labelled cells held out from training, and this model has none. "
+                "Train with a validation share (train_size below 1, e.g. 0.9) on data where some "
+                f"validation cells are labelled (at least {_calibration.MIN_CALIBRATION_CELLS}).")
+        return self.calibration_
+
+    @property
+    def temperature_(self) -> float:
+        """The fitted temperature dividing the label head's logits (1 when not calibrated)."""
+        return 1.0 if self.calibration_ is None else self.calibration_.temperature
+
+    def predict_sets(self, adata: AnnData | None = None, indices: list[int] | None = None,
+                     alpha: float = 0.1, *, batch_size: int | None = None) -> pd.DataFrame:
+        """Split-conformal prediction sets of cell types.
+
+        For cells of the types that were labelled, the set holds the true type for at least
+        ``1 - alpha`` of cells (in expectation over the held-out labelled cells it was calibrated
+        on). A cell whose set is empty resembles no labelled type closely enough: a candidate
+        for a type nobody labelled. A set with several types names the plausible alternatives.
+
+        Parameters
+        ----------
+        adata, indices
+            Cells to predict (default: the training AnnData, all cells).
+        alpha
+            Error rate to allow, between 0 and 1 (0.1: the set misses the true type for at most
+            10% of cells).
+
+        Returns
+        -------
+        Boolean DataFrame ``(n_cells, n_classes)`` indexed by ``obs_names``, one column per
+        cell type, True where the type is in the cell's set.
+
+        Raises
+        ------
+        CalibrationError
+            When the model kept no labelled cells out of training.
+        """
+        calibration = self._require_calibration("Prediction sets")
+        probabilities = self.predict(adata, indices, soft=True, batch_size=batch_size)
+        sets = _conformal.prediction_sets(probabilities.to_numpy(), calibration.conformal_scores,
+                                          alpha)
+        return pd.DataFrame(sets, index=probabilities.index, columns=probabilities.columns)
+
+    def get_novelty_scores(self, adata: AnnData | None = None, indices: list[int] | None = None,
+                           batch_size: int | None = None) -> pd.Series:
+        """How unlike every labelled cell type each cell is; higher means more likely a type
+        that no labelled cell has.
+
+        The score is the cosine distance, in z_l, from the cell to the nearest class prototype
+        (the mean z_l of a class's labelled training cells), from 0 to 2; `fadvi_core._novelty`
+        says why it was chosen. It depends only on the model and the cell (no sampling), so
+        scores can be compared across files mapped onto the same model.
+
+        Returns
+        -------
+        Series ``(n_cells,)`` named ``"fadvi_novelty"``, indexed by ``obs_names``.
+
+        Raises
+        ------
+        CalibrationError
+            When the model has no labelled-cell statistics (trained without labelled cells).
+        """
+        calibration = self._require_calibration("Novelty scores")
+        adata, data = self._cell_data(adata, indices)
+        latent, _, _ = _calibration.label_space(self.module, data,
+                                                batch_size or settings.batch_size, self._device)
+        scores = _novelty.novelty_scores(latent, calibration)
+        return pd.Series(scores, index=adata.obs_names[data.indices], name="fadvi_novelty")
+
+    def get_disentanglement_report(self, *, seed: int = 0,
+                                   batch_size: int | None = None) -> pd.DataFrame:
+        """How well batch and cell type can be told from each latent space, and how correlated
+        the spaces are, on the model's AnnData.
+
+        Returns
+        -------
+        Tidy DataFrame with columns ``space`` (``"b"``, ``"l"``, ``"r"``, or a pair such as
+        ``"b-l"``), ``measure`` (``"balanced_accuracy"``, ``"mean_abs_correlation"``,
+        ``"max_abs_correlation"``), ``target`` (``"batch"``, ``"label"`` or ``""``), ``value``,
+        ``chance`` (one over the number of classes; NaN for correlations), ``ideal``
+        (``"high"``, ``"chance"`` or ``"zero"``) and ``n_cells``. Balanced accuracies come from
+        a logistic regression trained on 70% of the cells and scored on the other 30%.
+        """
+        latents = {space: self.get_latent_representation(representation=space,
+                                                         batch_size=batch_size)
+                   for space in _disentanglement.SPACES}
+        data = CellData(self.adata_manager)
+        batches = np.asarray(self.batch_categories, dtype=object)[
+            data.fields["batch"].reshape(-1).numpy()]
+        classes = self.module.label_classes_of(data.fields["labels"]).numpy()
+        names = np.asarray(self.label_classes + [None], dtype=object)
+        labels = names[np.where(classes >= 0, classes, len(self.label_classes))]
+        return _disentanglement.report(latents, batches, labels, seed=seed)
