@@ -11,14 +11,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fadvi_gui.model.keys import CONFIDENCE_KEY, PREDICTION_KEY
+from fadvi_gui.model.keys import CONFIDENCE_KEY, NOVELTY_KEY, PREDICTION_KEY
 
 if TYPE_CHECKING:
     from anndata import AnnData
 
-#: ``obs`` column of the novelty score written by the engine's ``get_novelty_scores``
-#: (the CLI's ``fadvi_novelty``); shown only where the data has it.
-NOVELTY_KEY = "fadvi_novelty"
 #: Size of the square the embedding is scaled into (data units of the layer).
 CANVAS_SIZE = 1000.0
 #: Point diameter in the same units.
