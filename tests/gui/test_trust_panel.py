@@ -54,3 +54,32 @@ def test_flagging_writes_sets_and_novelty_into_the_data(qtbot, data_and_model):
     assert set(obs[AT_ERROR_RATE_KEY]) <= {"Unknown", "label_0", "label_1", "label_2"}
     assert "20% error rate" in panel.summary_label.text()
     session.shut_down()
+
+
+def test_review_table_shows_each_cells_set_and_novelty(qtbot):
+    import anndata as ad
+    from qtpy.QtCore import Qt
+
+    from fadvi_gui.model import results
+    from fadvi_gui.model.keys import CONFIDENCE_KEY, PREDICTION_KEY
+    from fadvi_gui.panels.predictions._review_table import ReviewModel
+
+    obs = pd.DataFrame({"batch": ["a", "b"], "labels": ["T_CD4", "Unknown"],
+                        PREDICTION_KEY: ["T_CD4", "T_CD8"], CONFIDENCE_KEY: [0.9, 0.5]},
+                       index=["c1", "c2"])
+    adata = ad.AnnData(np.zeros((2, 3), dtype=np.float32), obs=obs)
+    table = results.review_table(adata, batch_key="batch", labels_key="labels",
+                                 unlabeled_category="Unknown")
+    assert list(table["prediction_set"]) == ["", ""] and table["novelty"].isna().all()
+
+    adata.obs[PREDICTION_SET_KEY] = ["T_CD4", "T_CD4 or T_CD8"]
+    adata.obs[NOVELTY_KEY] = [0.12, 0.61]
+    model = ReviewModel()
+    model.set_table(results.review_table(adata, batch_key="batch", labels_key="labels",
+                                         unlabeled_category="Unknown"))
+    headers = [model.headerData(c, Qt.Horizontal) for c in range(model.columnCount())]
+    shown = {h: [model.data(model.index(r, headers.index(h))) for r in range(2)]
+             for h in ("Set", "Novelty")}
+    assert shown == {"Set": ["T_CD4", "T_CD4 or T_CD8"], "Novelty": ["0.120", "0.610"]}
+    model.sort(headers.index("Novelty"), Qt.DescendingOrder)
+    assert model.data(model.index(0, headers.index("Set"))) == "T_CD4 or T_CD8"

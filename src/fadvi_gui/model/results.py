@@ -28,8 +28,8 @@ import pandas as pd
 
 from fadvi_gui.model.keys import (
     ACCEPTED_KEY, BATCH_CONFIDENCE_KEY, BATCH_PREDICTION_KEY, BATCH_PROBABILITIES_KEY,
-    BATCH_PROBABILITY_CLASSES_KEY, CONFIDENCE_KEY, PREDICTION_KEY, PROBABILITIES_KEY,
-    PROBABILITY_CLASSES_KEY, UNCERTAIN,
+    BATCH_PROBABILITY_CLASSES_KEY, CONFIDENCE_KEY, NOVELTY_KEY, PREDICTION_KEY,
+    PREDICTION_SET_KEY, PROBABILITIES_KEY, PROBABILITY_CLASSES_KEY, UNCERTAIN,
 )
 
 if TYPE_CHECKING:
@@ -188,11 +188,13 @@ def review_table(adata: AnnData, *, batch_key: str | None, labels_key: str | Non
     -------
     pandas.DataFrame
         Columns ``position`` (row in ``adata``), ``cell``, ``batch``, ``existing_label``,
-        ``predicted_label``, ``confidence`` and ``labelled`` (the cell had an original label).
+        ``predicted_label``, ``confidence``, ``labelled`` (the cell had an original label), and
+        ``prediction_set`` ("T_CD4 or T_CD8"; "" before sets were made) and ``novelty`` (NaN
+        before novelty was scored), from the Error rate dock's columns.
         Empty when nothing was predicted.
     """
     columns = ["position", "cell", "batch", "existing_label", "predicted_label", "confidence",
-               "labelled"]
+               "labelled", "prediction_set", "novelty"]
     if PREDICTION_KEY not in adata.obs:
         return pd.DataFrame(columns=columns)
     obs = adata.obs
@@ -214,6 +216,10 @@ def review_table(adata: AnnData, *, batch_key: str | None, labels_key: str | Non
         "predicted_label": obs[PREDICTION_KEY].iloc[rows].astype(str).to_numpy(),
         "confidence": obs[CONFIDENCE_KEY].iloc[rows].to_numpy(dtype=np.float64),
         "labelled": labelled,
+        "prediction_set": (obs[PREDICTION_SET_KEY].iloc[rows].astype(str).to_numpy()
+                           if PREDICTION_SET_KEY in obs else np.full(len(rows), "", dtype=object)),
+        "novelty": (obs[NOVELTY_KEY].iloc[rows].to_numpy(dtype=np.float64)
+                    if NOVELTY_KEY in obs else np.full(len(rows), np.nan)),
     }, columns=columns).reset_index(drop=True)
 
 

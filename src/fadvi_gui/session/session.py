@@ -483,6 +483,7 @@ class Session(QObject):
         for name in columns:
             self.adata.obs[name] = columns[name].to_numpy()
         self.cells_changed.emit()
+        self.predictions_changed.emit("label")  # the review shows the sets and novelty
 
     def flag_cells(self, name: str, indices: ArrayLike) -> None:
         """Add a True/False ``obs`` column ``name``, True at the positions ``indices``."""

@@ -23,7 +23,10 @@ COLUMNS = (
     ("Existing label", "existing_label"),
     ("Batch", "batch"),
     ("Cell", "cell"),
+    ("Set", "prediction_set"),
+    ("Novelty", "novelty"),
 )
+_NUMERIC = frozenset({"confidence", "novelty"})
 _GREY = QColor(130, 130, 130)
 #: What each column holds, shown when the pointer rests on its header.
 HEADER_TIPS = {
@@ -33,6 +36,10 @@ HEADER_TIPS = {
     "Existing label": "The label the cell had in your data ('Unknown' or similar when unlabelled).",
     "Batch": "The cell's batch.",
     "Cell": "The cell's name (obs index).",
+    "Set": "Every cell type the cell may be at the Error rate dock's error rate; "
+           "empty: like no labelled type.",
+    "Novelty": "How unlike every labelled cell type the cell is (higher: more likely a type "
+               "no labelled cell has).",
 }
 #: The roles ``data`` answers; views ask for several more per cell.
 _ROLES = frozenset({Qt.DisplayRole, Qt.ForegroundRole, Qt.TextAlignmentRole})
@@ -115,10 +122,12 @@ class ReviewModel(QAbstractTableModel):
             if name is None:
                 return UNCERTAIN if uncertain else ""
             value = self._columns[name][row]
-            return f"{value:.3f}" if name == "confidence" else str(value)
+            if name in _NUMERIC:
+                return "" if np.isnan(value) else f"{value:.3f}"
+            return str(value)
         if role == Qt.ForegroundRole and uncertain:
             return _GREY
-        if role == Qt.TextAlignmentRole and name == "confidence":
+        if role == Qt.TextAlignmentRole and name in _NUMERIC:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
 
@@ -136,7 +145,7 @@ class ReviewModel(QAbstractTableModel):
         name = COLUMNS[column][1]
         keys = (self._columns["confidence"][rows] < self.threshold) if name is None \
             else self._columns[name][rows]
-        if name == "confidence":
+        if name in _NUMERIC:
             keys = keys.astype(np.float64)
         else:
             keys = np.asarray(keys).astype(str)

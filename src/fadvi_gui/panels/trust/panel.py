@@ -30,10 +30,13 @@ class TrustPanel(QWidget):
         self.error_spin.setToolTip(
             "For cells of the labelled types, the set of possible types misses the true type for "
             "at most this share of cells (measured on labelled cells held out from training).")
-        self.controls = RunControls(["Flag cells as Unknown at this error rate"],
+        self.controls = RunControls(["Flag as Unknown"],
                                     idle_text="Train a model with labelled cells first.",
                                     ready_text="Cells whose set is not exactly one type become "
                                                "'Unknown'; each cell also gets a novelty score.")
+        self.controls.run_buttons[0].setToolTip(
+            "Flag cells as Unknown at this error rate: cells whose set of possible types is not "
+            "exactly one type.")
         self.controls.run_buttons[0].clicked.connect(
             lambda: self.run_requested.emit(self.error_rate()))
         self.summary_label = QLabel()
