@@ -112,12 +112,13 @@ class MainWindow(QMainWindow):
         self.explain_dock = self.add_dock("Explanations", self.explain_panel, "explainDock", right)
         self.tabifyDockWidget(self.predictions_dock, self.explain_dock)
         self.quality_panel = QualityPanel()  # integration quality (disentanglement report)
-        self.quality_dock = self.add_dock("Integration quality", self.quality_panel, "qualityDock", right)
-        self.tabifyDockWidget(self.explain_dock, self.quality_dock)
+        # With the training it judges, on the left: the right side holds five docks already.
+        self.quality_dock = self.add_dock("Integration quality", self.quality_panel, "qualityDock")
+        self.tabifyDockWidget(self.training_dock, self.quality_dock)
         self.quality_wiring = QualityWiring(self.session, self.quality_panel, self)
         self.trust_panel = TrustPanel()  # prediction sets at an error rate, novelty
         self.trust_dock = self.add_dock("Error rate", self.trust_panel, "trustDock", right)
-        self.tabifyDockWidget(self.quality_dock, self.trust_dock)
+        self.tabifyDockWidget(self.explain_dock, self.trust_dock)
         self.trust_wiring = TrustWiring(self.session, self.trust_panel, self)
         self.data_dock.raise_()
         self.predictions_dock.raise_()
