@@ -252,6 +252,9 @@ class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
             guard side effects (saving, printing) with ``model.global_rank_ == 0``.
         train_size, validation_size
             Fractions of cells to train on (default 0.9) and to validate on (default the rest).
+        check_val_every_n_epoch
+            Epochs between validation passes; by default every epoch, so the history (and
+            early stopping on a validation metric) sees each one.
         batch_size
             Cells per minibatch (per device).
         early_stopping
@@ -285,6 +288,10 @@ class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
             raise ValueError("batch_size must be at least 2 (batch norm needs two cells).")
         if max_epochs is not None and max_epochs < 1:
             raise ValueError(f"max_epochs must be at least 1, got {max_epochs}.")
+        if check_val_every_n_epoch is not None and (
+                not isinstance(check_val_every_n_epoch, int) or check_val_every_n_epoch < 1):
+            raise ValueError("check_val_every_n_epoch must be a whole number of epochs, at least "
+                             f"1, got {check_val_every_n_epoch!r}.")
         plan = PlanSettings.from_kwargs(plan_kwargs)
         n_obs = self.adata.n_obs
         max_epochs = max_epochs or get_max_epochs_heuristic(n_obs)
@@ -302,7 +309,7 @@ class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
         data = CellData(self.adata_manager)
         options = FitOptions(max_epochs=max_epochs, batch_size=batch_size, plan=plan, seed=seed,
                              early_stopping=stopper, time_budget_s=time_budget_s,
-                             threads=threads)
+                             threads=threads, validate_every=check_val_every_n_epoch or 1)
         result = fabric.launch(fit, self.module, data.subset(train_indices),
                                data.subset(validation_indices), options,
                                progress_callback, should_stop)

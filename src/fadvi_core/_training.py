@@ -67,6 +67,7 @@ class FitOptions:
     early_stopping: EarlyStopping | None = None
     time_budget_s: float | None = None
     threads: int | None = None
+    validate_every: int = 1  # epochs between validation passes
 
 
 @dataclass
@@ -207,14 +208,16 @@ def fit(fabric, module, train_data: CellData, validation_data: CellData | None,
             if requests[0] or requests[1]:
                 stop = StopReason("user" if requests[0] else "time_budget", epoch + 1)
             epoch_end = step == n_steps or stop is not None
-            metrics = {}
+            metrics, validated = {}, False
             if epoch_end:
                 _average_buffers(fabric, module)
                 metrics = sums.means(fabric, "train")
                 # A stopped epoch skips validation: cancelling returns within one step.
-                if stop is None and validation_data is not None and len(validation_data):
+                if (stop is None and validation_data is not None and len(validation_data)
+                        and (epoch + 1) % options.validate_every == 0):
                     metrics |= _evaluate(fabric, module, validation_data, batch_size, kl_weight)
                     module.train()
+                    validated = True
                 for name, value in metrics.items():
                     history[name].append(value)
             progress_callback(TrainingProgress(epoch=epoch, max_epochs=options.max_epochs,
@@ -225,7 +228,10 @@ def fit(fabric, module, train_data: CellData, validation_data: CellData | None,
         batches.close()
         if stop is not None:
             break
-        if early_stopping is not None and early_stopping.should_stop(history):
+        # Judged on epochs that logged the monitor (a validation metric waits for its pass);
+        # should_stop names the logged metrics when the monitor is none of them.
+        if early_stopping is not None and (early_stopping.monitor in metrics or validated) \
+                and early_stopping.should_stop(history):
             stop = StopReason("early_stopping", epoch + 1,
                               f"{early_stopping.monitor} best {early_stopping.best:.4g} at epoch "
                               f"{early_stopping.best_epoch + 1}, no better for "

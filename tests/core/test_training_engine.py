@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
+import pytest
 import torch
 
 from fadvi_core import FADVI, training_defaults
@@ -94,3 +95,19 @@ def test_cli_prints_why_training_stopped(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Training ended: reached the epoch cap after 2 epochs" in out
     assert "early stopping on label_accuracy_validation" in out
+
+
+def test_validation_every_n_epochs_and_early_stopping_waits_for_it(adata):
+    model = _model(adata)
+    model.train(max_epochs=4, batch_size=32, check_val_every_n_epoch=2)
+    assert len(model.history["elbo_train"]) == 4
+    assert len(model.history["elbo_validation"]) == 2
+    model = _model(adata)
+    model.train(max_epochs=50, batch_size=32, check_val_every_n_epoch=2, early_stopping=True,
+                early_stopping_monitor="label_accuracy_validation", early_stopping_patience=2,
+                early_stopping_min_delta=1.0)
+    # Two validation passes without a gain of 1.0: epochs 2 and 4 (then 6 is never reached).
+    assert model.stop_reason_.kind == "early_stopping"
+    assert len(model.history["label_accuracy_validation"]) == model.stop_reason_.epochs // 2
+    with pytest.raises(ValueError, match="check_val_every_n_epoch"):
+        model.train(max_epochs=1, check_val_every_n_epoch=0)
