@@ -157,6 +157,19 @@ def test_unticking_a_category_hides_its_cells(qtbot, view, cells):
     assert colours["B cell"] in on_screen
 
 
+def test_legend_right_click_selects_a_categorys_cells(qtbot, view, cells):
+    obs, _coords = cells
+    with qtbot.waitSignal(view.selection_changed) as blocker:
+        view.legend().select_requested.emit(TYPES.index("B cell"))  # what the menu action sends
+    expected = np.flatnonzero(obs["cell_type"] == "B cell")
+    np.testing.assert_array_equal(blocker.args[0], expected)
+    view.select_category("T cell")
+    np.testing.assert_array_equal(view.selected_indices(),
+                                  np.flatnonzero(obs["cell_type"] == "T cell"))
+    with pytest.raises(ValueError, match="not a category"):
+        view.select_category("Neuron")
+
+
 def test_lasso_selects_exactly_the_cells_inside(qtbot, view, cells):
     obs, _coords = cells
     square = np.array([[17.5, -2.0], [22.5, -2.0], [22.5, 2.0], [17.5, 2.0]])  # around type 2 only

@@ -16,6 +16,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -87,6 +88,8 @@ class LegendPanel(QWidget):
 
     #: ``(k,)`` bool array: which categories are now shown.
     visibility_changed = Signal(object)
+    #: Row of the category whose cells the user asked to select (right-click menu).
+    select_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,7 +100,10 @@ class LegendPanel(QWidget):
         self._list.setUniformItemSizes(True)
         self._list.itemChanged.connect(self._on_list_item_changed)
         self._list.itemDoubleClicked.connect(self._on_list_item_double_clicked)
-        self._list.setToolTip("Untick a category to hide its cells; double-click one to show it alone.")
+        self._list.setToolTip("Untick a category to hide its cells; double-click one to show it "
+                              "alone; right-click one to select its cells.")
+        self._list.setContextMenuPolicy(Qt.CustomContextMenu)
+        self._list.customContextMenuRequested.connect(self._on_list_context_menu_requested)
         show_all = QPushButton("All")
         show_all.clicked.connect(lambda: self._on_buttons_clicked(True))
         show_none = QPushButton("None")
@@ -187,6 +193,15 @@ class LegendPanel(QWidget):
         only = np.zeros(self._list.count(), dtype=bool)
         only[row] = True
         self.set_visible(only)
+
+    def _on_list_context_menu_requested(self, position) -> None:
+        item = self._list.itemAt(position)
+        if item is None:
+            return
+        menu = QMenu(self)
+        action = menu.addAction(f"Select the cells of '{item.text().rsplit('  (', 1)[0]}'")
+        if menu.exec_(self._list.viewport().mapToGlobal(position)) is action:
+            self.select_requested.emit(self._list.row(item))
 
     def _on_buttons_clicked(self, shown: bool) -> None:
         self.set_visible(np.full(self._list.count(), shown, dtype=bool))

@@ -236,6 +236,14 @@ class LatentView(QWidget):
         shown[labels.index(category)] = visible
         self._legend.set_visible(shown)
 
+    def select_category(self, category: str) -> None:
+        """Select the cells of one category of the current categorical colouring."""
+        labels = self._legend.labels()
+        if category not in labels:
+            key = self._colouring.key if self._colouring else "the colouring"
+            raise ValueError(f"{category!r} is not a category of {key}; pick one listed in the legend.")
+        self._on_legend_select_requested(labels.index(category))
+
     def select_polygon(self, polygon: np.ndarray, *, plot: int = 0, operation: str = "replace") -> None:
         """Select the shown cells inside ``polygon`` (``(k, 2)``, data coordinates of plot ``plot``)."""
         self._on_canvas_shape_drawn(plot, np.asarray(polygon, dtype=np.float64), operation)
@@ -331,6 +339,7 @@ class LatentView(QWidget):
         self._canvas.viewport().installEventFilter(self)
         self._legend = LegendPanel()
         self._legend.visibility_changed.connect(self._on_legend_visibility_changed)
+        self._legend.select_requested.connect(self._on_legend_select_requested)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._canvas)
         splitter.addWidget(self._legend)
@@ -407,6 +416,11 @@ class LatentView(QWidget):
             if job not in self._embeddings and job not in self._requested:
                 self._requested.add(job)
                 self.embedding_requested.emit(space, wanted)
+
+    def _on_legend_select_requested(self, row: int) -> None:
+        if self._colouring is None or self._colouring.kind != "categorical":
+            return
+        self._set_selection_mask(np.asarray(self._colouring.codes) == row)
 
     def _set_selection_mask(self, mask: np.ndarray) -> None:
         self._selection = mask if mask.any() else None
