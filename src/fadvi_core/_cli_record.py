@@ -66,12 +66,17 @@ def run_record(model, *, command: str, seed: int | None, inputs: Mapping[str, st
 
 
 def plain(value: Any) -> Any:
-    """Return ``value`` as ``write_h5ad`` stores it: dicts, lists, strings and numbers; None dropped."""
+    """Return ``value`` as ``write_h5ad`` stores it: dicts, lists, strings and numbers; None dropped.
+
+    The app's Save As writes its record through this too (``fadvi_gui.model.results_io``).
+    """
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, np.ndarray):
+        return value if value.dtype.kind in "biuf" else value.astype(str)
     if isinstance(value, (list, tuple, set)):
         items = [plain(v) for v in value if v is not None]
-        if items and all(isinstance(v, (bool, int, float)) for v in items):
+        if items and all(isinstance(v, (bool, int, float, np.number)) for v in items):
             return np.asarray(items)
         return np.asarray([str(v) for v in items], dtype=object)
     if isinstance(value, np.generic):

@@ -52,20 +52,13 @@ class NapariJob(Job):
         self.progress.connect(self._on_progress)
         self.ended.connect(self._on_ended)
 
+    #: napari's worker, which the activity dock lists.
+    worker_factory = staticmethod(create_worker)
+
     def start(self) -> None:
         """Queue the function on napari's worker threads, listed in the activity dock."""
-        worker = create_worker(
-            self._call,
-            _start_thread=False,
-            _connect={
-                "returned": self._on_worker_returned,
-                "errored": self._on_worker_errored,
-                "finished": self._on_worker_finished,
-            },
-        )
         self.pbar = progress(total=0, desc=self.name)
-        self._worker = worker
-        worker.start()
+        super().start()
 
     def _on_ended(self, _outcome: str) -> None:
         if self.pbar is not None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,27 +16,15 @@ from numpy.typing import ArrayLike
 import pandas as pd
 
 from fadvi_core import write_atomically
+# One record format for the CLI and the app: the versions recorded and h5ad-safe values.
+from fadvi_core._cli_record import package_versions
+from fadvi_core._cli_record import plain as plain_value
 
 from fadvi_gui.model.keys import ACCEPTED_KEY, SCVI_PREFIX, UNS_KEY
 from fadvi_gui.model.results import keys_for
 
 if TYPE_CHECKING:
     from anndata import AnnData
-
-_VERSIONED = ("fadvi-desktop", "scvi-tools", "torch", "anndata", "scanpy", "numpy", "pandas",
-              "captum")
-
-
-def package_versions() -> dict[str, str]:
-    """Return the installed versions of the packages a result depends on."""
-    out = {}
-    for name in _VERSIONED:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return out
-
 
 def predictions_frame(adata: AnnData, *, batch_key: str | None, labels_key: str | None
                       ) -> pd.DataFrame:
@@ -80,24 +67,6 @@ def export_ranked_genes_csv(table: pd.DataFrame, path: str | os.PathLike) -> Pat
     if table is None or table.empty:
         raise ValueError("There is no gene table to export yet. Run an explanation first.")
     return write_atomically(path, lambda tmp: table.to_csv(tmp, index=False), create_folder=False)
-
-
-def plain_value(value: Any) -> Any:
-    """Return ``value`` as something h5ad stores: dicts, lists, strings and numbers only."""
-    if isinstance(value, Mapping):
-        return {str(k): plain_value(v) for k, v in value.items() if v is not None}
-    if isinstance(value, np.ndarray):
-        return value if value.dtype.kind in "biuf" else value.astype(str)
-    if isinstance(value, (list, tuple, set)):
-        items = [plain_value(v) for v in value if v is not None]
-        if all(isinstance(v, (bool, int, float, np.number)) for v in items) and items:
-            return np.asarray(items)
-        return np.asarray([str(v) for v in items], dtype=object)
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
 
 
 def _plain_obs(obs: pd.DataFrame) -> pd.DataFrame:

@@ -100,6 +100,9 @@ class Job(QObject):
     failed = Signal(str, str)
     ended = Signal(str)
 
+    #: Makes the thread worker: superqt's; the napari plugin's jobs use napari's.
+    worker_factory = staticmethod(create_worker)
+
     def __init__(self, name: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         super().__init__()
         self.name = name
@@ -118,7 +121,7 @@ class Job(QObject):
 
     def start(self) -> None:
         """Queue the function on the global thread pool."""
-        worker = create_worker(
+        worker = self.worker_factory(
             self._call,
             _start_thread=False,
             _connect={

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 from numpy.typing import ArrayLike
 import qtpy  # noqa: F401 - import before pyqtgraph so both use the same binding
 import pyqtgraph as pg
-from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QFontMetrics
 
-from fadvi_gui.panels.common.plot_export import export_plot
+from fadvi_gui.panels.common.gene_rows import GeneRowsPlot
 
 _BAR = (86, 180, 233)  # Okabe-Ito sky blue
 _ROW_PX = 16
 
 
-class GeneBarChart(pg.PlotWidget):
+class GeneBarChart(GeneRowsPlot):
     """Top genes as horizontal bars, the strongest on top.
 
     Signals
@@ -27,11 +23,8 @@ class GeneBarChart(pg.PlotWidget):
         A bar (or its gene name) was clicked.
     """
 
-    gene_clicked = Signal(str)
-
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, background="w")
-        self.genes: list[str] = []
+        super().__init__(parent)
         self.values = np.zeros(0)
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=_BAR, pen=None)
         self.plotItem.addItem(self.bars)
@@ -39,7 +32,6 @@ class GeneBarChart(pg.PlotWidget):
         self.plotItem.setMouseEnabled(x=False, y=False)
         self.plotItem.hideButtons()
         self.plotItem.showGrid(x=True, y=False, alpha=0.3)
-        self.scene().sigMouseClicked.connect(self._on_scene_clicked)
 
     def set_genes(self, genes: list[str], values: ArrayLike, *, title: str = "", score: str = "") -> None:
         """Show one bar per gene, ``values`` long, in the given order from the top."""
@@ -62,28 +54,4 @@ class GeneBarChart(pg.PlotWidget):
 
     def gene_at(self, x: float, y: float) -> str | None:
         """The gene whose bar row contains the plot point ``(x, y)``, or None."""
-        row = int(round(y))
-        if 0 <= row < len(self.genes) and abs(y - row) <= 0.45:
-            return self.genes[row]
-        return None
-
-    def click_gene(self, gene: str) -> None:
-        """Act as if the bar of ``gene`` were clicked."""
-        if gene in self.genes:
-            self.gene_clicked.emit(gene)
-
-    def save(self, path: str | os.PathLike, *, width: int = 1200) -> Path:
-        """Write the chart to ``path`` (``.png`` or ``.svg``)."""
-        return export_plot(self.plotItem, path, width=width)
-
-    def _on_scene_clicked(self, event) -> None:
-        if event.button() != Qt.LeftButton:
-            return
-        view = self.plotItem.vb
-        if not view.sceneBoundingRect().contains(event.scenePos()) and \
-                not self.plotItem.getAxis("left").sceneBoundingRect().contains(event.scenePos()):
-            return
-        point = view.mapSceneToView(event.scenePos())
-        gene = self.gene_at(0.0, point.y())
-        if gene is not None:
-            self.gene_clicked.emit(gene)
+        return self.gene_of_row(y)

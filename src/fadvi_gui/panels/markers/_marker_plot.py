@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import qtpy  # noqa: F401 - import before pyqtgraph so both use the same binding
 import pyqtgraph as pg
-from qtpy.QtCore import QRectF, Qt, Signal
+from qtpy.QtCore import QRectF
 from qtpy.QtGui import QFontMetrics
 
-from fadvi_gui.panels.common.plot_export import export_plot
+from fadvi_gui.panels.common.gene_rows import GeneRowsPlot
 from fadvi_gui.plotting.palettes import viridis_lut
 
 #: Largest dot (px), for a gene every cell of the group expresses.
@@ -21,7 +18,7 @@ _ROW_PX = 18
 _LUT = viridis_lut(256)
 
 
-class MarkerPlot(pg.PlotWidget):
+class MarkerPlot(GeneRowsPlot):
     """Genes down the side, groups across; a dot plot (size: share of expressing cells,
     colour: mean expression scaled per gene) or a heat map of the same scaled means.
 
@@ -31,11 +28,8 @@ class MarkerPlot(pg.PlotWidget):
         A gene's row (or its name) was clicked.
     """
 
-    gene_clicked = Signal(str)
-
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, background="w")
-        self.genes: list[str] = []
+        super().__init__(parent)
         self.groups: list[str] = []
         self.kind = "dots"
         self._mean = pd.DataFrame()
@@ -50,7 +44,6 @@ class MarkerPlot(pg.PlotWidget):
         self.plotItem.setMouseEnabled(x=False, y=False)
         self.plotItem.hideButtons()
         self.plotItem.getAxis("bottom").setTicks([[]])
-        self.scene().sigMouseClicked.connect(self._on_scene_clicked)
 
     def set_data(self, mean: pd.DataFrame, fraction: pd.DataFrame, *, title: str = "") -> None:
         """Show ``(n_groups, n_genes)`` mean expression and share of expressing cells."""
@@ -96,27 +89,7 @@ class MarkerPlot(pg.PlotWidget):
 
     def gene_at(self, y: float) -> str | None:
         """The gene of the row at plot height ``y``, or None."""
-        row = int(round(y))
-        return self.genes[row] if 0 <= row < len(self.genes) and abs(y - row) <= 0.45 else None
-
-    def click_gene(self, gene: str) -> None:
-        """Act as if the row of ``gene`` were clicked."""
-        if gene in self.genes:
-            self.gene_clicked.emit(gene)
-
-    def save(self, path: str | os.PathLike, *, width: int = 1200) -> Path:
-        """Write the plot to ``path`` (``.png`` or ``.svg``)."""
-        return export_plot(self.plotItem, path, width=width)
-
-    def _on_scene_clicked(self, event) -> None:
-        if event.button() != Qt.LeftButton:
-            return
-        inside = (self.plotItem.vb.sceneBoundingRect().contains(event.scenePos())
-                  or self.plotItem.getAxis("left").sceneBoundingRect().contains(event.scenePos()))
-        if inside:
-            gene = self.gene_at(self.plotItem.vb.mapSceneToView(event.scenePos()).y())
-            if gene is not None:
-                self.gene_clicked.emit(gene)
+        return self.gene_of_row(y)
 
 
 def _scaled(mean: pd.DataFrame) -> np.ndarray:
