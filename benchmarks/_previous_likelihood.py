@@ -38,7 +38,7 @@ def _zinb_log_likelihood(x, mu, theta, zi_logits) -> torch.Tensor:
     return dense.sum(-1) + _gamma_terms_per_cell(x, theta)
 
 
-def log_likelihood_per_cell(px, x: torch.Tensor) -> torch.Tensor:
+def log_likelihood_per_cell(px, x: torch.Tensor, nonzero=None) -> torch.Tensor:
     """``px.log_prob(x).sum(-1)``, shape ``(n_cells,)``, computed cheaply for (ZI)NB."""
     if x.dim() == 2 and isinstance(px, ZeroInflatedNegativeBinomial):
         return _zinb_log_likelihood(x, px.mu, px.theta, px.zi_logits)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy import sparse
 from scvi import REGISTRY_KEYS
 
 from ._data import CellData
@@ -93,19 +94,21 @@ def class_profiles(data: CellData, class_of_cell: np.ndarray, n_classes: int, *,
     if len(cells) > MAX_PROFILE_CELLS:
         cells = np.sort(np.random.default_rng(seed).choice(cells, MAX_PROFILE_CELLS,
                                                            replace=False))
-    sums, counts = None, np.zeros(n_classes)
-    for start in range(0, len(cells), 1024):
-        chosen = cells[start:start + 1024]
-        x = data.rows(chosen)[REGISTRY_KEYS.X_KEY].double()
-        if sums is None:
-            sums = torch.zeros(n_classes, x.shape[1], dtype=torch.float64)
-        sums.index_add_(0, torch.as_tensor(class_of_cell[chosen]), x)
-        counts += np.bincount(class_of_cell[chosen], minlength=n_classes)
-    if sums is None:
+    if len(cells) == 0:
         raise ValueError("Class-contrast baselines need labelled cells in the model's data; pass "
                          "interpretability_args={'baselines': 'zero'} instead.")
+    sums, counts = np.zeros((n_classes, data.reader.shape[1])), np.zeros(n_classes)
+    for start in range(0, len(cells), 4096):
+        chosen = cells[start:start + 4096]
+        codes = class_of_cell[chosen]
+        # Class sums as one product with a class-by-cell indicator; sparse rows stay sparse.
+        indicator = sparse.csr_matrix((np.ones(len(chosen)), (codes, np.arange(len(chosen)))),
+                                      shape=(n_classes, len(chosen)))
+        block = indicator @ data.reader.take(data.indices[chosen])
+        sums += block.toarray() if sparse.issparse(block) else np.asarray(block)
+        counts += np.bincount(codes, minlength=n_classes)
     present = counts > 0
-    profiles = sums / torch.as_tensor(np.maximum(counts, 1)).reshape(-1, 1)
+    profiles = torch.as_tensor(sums / np.maximum(counts, 1).reshape(-1, 1))
     # A class without cells borrows the mean of the others, so it contrasts with nothing.
     profiles[~torch.as_tensor(present)] = profiles[torch.as_tensor(present)].mean(dim=0)
     return profiles.float()

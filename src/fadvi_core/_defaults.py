@@ -45,6 +45,7 @@ class TrainingDefaults:
     seconds_per_epoch: float
     max_seconds: float
     note: str = ""
+    check_val_every_n_epoch: int = 1  # the app and the CLI show validation every epoch
 
     def train_kwargs(self) -> dict:
         """The options to pass as ``model.train(**defaults.train_kwargs())``."""

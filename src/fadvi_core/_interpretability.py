@@ -78,17 +78,21 @@ def integrated_gradients(forward: nn.Module, x: torch.Tensor, target: torch.Tens
     ``sum(attributions) - (f(x) - f(baseline))``.
     """
     zero_baseline = baselines is None
-    if zero_baseline and isinstance(forward, ClassProbability) and not forward.module.training:
-        attributions = _sparse_ig(forward, x, target, n_steps=n_steps, method=method,
+    if not zero_baseline:
+        baselines = torch.as_tensor(baselines, dtype=x.dtype, device=x.device).expand_as(x)
+    if isinstance(forward, ClassProbability) and not forward.module.training and (
+            zero_baseline or _mostly_equal(x, baselines)):
+        attributions = _sparse_ig(forward, x, target, baselines, n_steps=n_steps, method=method,
                                   rows=internal_batch_size or _ROWS_PER_PASS)
         if not return_convergence_delta:
             return attributions
         with torch.no_grad():
             index = target.reshape(-1, 1)
-            end = forward(x).gather(1, index) - forward(torch.zeros_like(x)).gather(1, index)
+            start = torch.zeros_like(x) if zero_baseline else baselines
+            end = forward(x).gather(1, index) - forward(start).gather(1, index)
         return attributions, attributions.sum(dim=1) - end.reshape(-1)
-    baselines = torch.zeros_like(x) if zero_baseline else torch.as_tensor(
-        baselines, dtype=x.dtype, device=x.device).expand_as(x)
+    if zero_baseline:
+        baselines = torch.zeros_like(x)
     step_sizes_fn, alphas_fn = approximation_parameters(method)
     step_sizes = torch.tensor(step_sizes_fn(n_steps), dtype=x.dtype, device=x.device)
     alphas = torch.tensor(alphas_fn(n_steps), dtype=x.dtype, device=x.device)
@@ -114,14 +118,22 @@ def integrated_gradients(forward: nn.Module, x: torch.Tensor, target: torch.Tens
     return attributions, attributions.sum(dim=1) - end.reshape(-1)
 
 
-@torch.no_grad()
-def _sparse_ig(forward: ClassProbability, x: torch.Tensor, target: torch.Tensor, *,
-               n_steps: int, method: str, rows: int) -> torch.Tensor:
-    """Integrated Gradients from a zero baseline, the genes-wide work on non-zero counts only.
+def _mostly_equal(x: torch.Tensor, baselines: torch.Tensor) -> bool:
+    """Whether the path from ``baselines`` to ``x`` moves at most half of the entries (as for
+    the class-contrast baselines, capped at each cell's counts, or any baseline on zeros)."""
+    return int(torch.count_nonzero(x - baselines)) * 2 <= x.numel()
 
-    With ``u = encoder_input(alpha * x)`` and ``pre = u @ W.T + b``, the gradient at the path
-    point is ``(d out / d pre) @ W`` times ``du/d(alpha x)`` (``1 / (1 + alpha x)`` for log1p);
-    the attribution is its step-weighted sum times ``x``, zero wherever ``x`` is zero.
+
+@torch.no_grad()
+def _sparse_ig(forward: ClassProbability, x: torch.Tensor, target: torch.Tensor,
+               baselines: torch.Tensor | None, *, n_steps: int, method: str,
+               rows: int) -> torch.Tensor:
+    """Integrated Gradients from ``baselines`` (zero when None), the genes-wide work on the
+    entries where ``x`` and the baseline differ only.
+
+    With ``p = b + alpha * (x - b)``, ``u = encoder_input(p)`` and ``pre = u @ W.T + bias``, the
+    gradient at the path point is ``(d out / d pre) @ W`` times ``du/dp`` (``1 / (1 + p)`` for
+    log1p); the attribution is its step-weighted sum times ``x - b``, zero wherever they agree.
     """
     step_sizes_fn, alphas_fn = approximation_parameters(method)
     step_sizes = torch.tensor(step_sizes_fn(n_steps), dtype=x.dtype, device=x.device)
@@ -129,22 +141,29 @@ def _sparse_ig(forward: ClassProbability, x: torch.Tensor, target: torch.Tensor,
     n_cells, n_genes = x.shape
     weight, bias = forward.first_layer()
     log1p = forward.module.log_variational
-    flat = torch.nonzero(x.reshape(-1)).squeeze(1)
-    counts = x.reshape(-1)[flat]
+    difference = (x if baselines is None else x - baselines).reshape(-1)
+    flat = torch.nonzero(difference).squeeze(1)
+    delta = difference[flat]
+    origin = None if baselines is None else baselines.reshape(-1)[flat]
     steps_per_pass = max(1, rows // max(n_cells, 1))
     most = min(steps_per_pass, n_steps)
-    inputs = x.new_zeros(most * n_cells * n_genes)  # zeros stay zero; non-zeros overwritten
-    # positions of the non-zero counts in each of the ``most`` stacked copies of x
+    # Entries off the path's support keep the baseline's input (zero for a zero baseline); the
+    # moving ones are overwritten at every pass.
+    if baselines is None:
+        inputs = x.new_zeros(most * n_cells * n_genes)
+    else:
+        inputs = forward.module.encoder_input(baselines).reshape(-1).repeat(most)
+    # positions of the moving entries in each of the ``most`` stacked copies of x
     positions = (flat + torch.arange(most, device=x.device).reshape(-1, 1)
                  * (n_cells * n_genes)).reshape(-1)
-    total = x.new_zeros(counts.shape)
+    total = x.new_zeros(delta.shape)
     target_index = target.reshape(-1, 1)
     for start in range(0, n_steps, steps_per_pass):
         alpha = alphas[start:start + steps_per_pass].reshape(-1, 1)
         k = len(alpha)
-        scaled = alpha * counts  # (k, nnz) interpolated non-zero counts
+        points = alpha * delta if origin is None else origin + alpha * delta  # (k, moving)
         used = positions[:k * len(flat)]
-        inputs.index_copy_(0, used, (torch.log1p(scaled) if log1p else scaled).reshape(-1))
+        inputs.index_copy_(0, used, (torch.log1p(points) if log1p else points).reshape(-1))
         block = inputs[:k * n_cells * n_genes].reshape(k * n_cells, n_genes)
         pre = F.linear(block, weight, bias).requires_grad_(True)
         with torch.enable_grad():
@@ -152,10 +171,10 @@ def _sparse_ig(forward: ClassProbability, x: torch.Tensor, target: torch.Tensor,
             (grad_pre,) = torch.autograd.grad(chosen.sum(), pre)
         grad_inputs = (grad_pre @ weight).reshape(-1).index_select(0, used).reshape(k, -1)
         if log1p:
-            grad_inputs /= scaled.add_(1)
+            grad_inputs /= points.add_(1)
         total += step_sizes[start:start + k] @ grad_inputs
     attributions = x.new_zeros(n_cells * n_genes)
-    attributions[flat] = total * counts
+    attributions[flat] = total * delta
     return attributions.reshape(n_cells, n_genes)
 
 

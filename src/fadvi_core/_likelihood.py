@@ -174,10 +174,12 @@ class _CountLikelihood(torch.autograd.Function):
     """Per-cell (ZI)NB log-likelihood ``(n_cells,)`` with gradients w.r.t. mu, theta, zi_logits."""
 
     @staticmethod
-    def forward(ctx, x, mu, theta, zi_logits, nonzero):
+    def forward(ctx, x, mu, theta, zi_logits, nonzero, expanded_row):
         need_grad = any(ctx.needs_input_grad[1:4])
+        ctx.theta_shape, ctx.expanded_row = theta.shape, expanded_row
+        if expanded_row:
+            theta = theta[0]
         value, local = _fused(x, mu, theta, zi_logits, need_grad, nonzero)
-        ctx.theta_shape = theta.shape
         if need_grad:
             ctx.save_for_backward(*(t for t in local if t is not None))
             ctx.zero_inflated = zi_logits is not None
@@ -191,14 +193,16 @@ class _CountLikelihood(torch.autograd.Function):
         grad_mu = d_mu * column if ctx.needs_input_grad[1] else None
         grad_theta = None
         if ctx.needs_input_grad[2]:
-            if ctx.theta_shape == d_theta.shape[1:]:  # one per gene: a vector-matrix product
+            if ctx.expanded_row:  # expand's backward sums the rows: each carries 1/n_cells
+                grad_theta = (grad @ d_theta).div_(ctx.theta_shape[0]).expand(ctx.theta_shape)
+            elif ctx.theta_shape == d_theta.shape[1:]:  # one per gene: a vector-matrix product
                 grad_theta = grad @ d_theta
             else:
                 grad_theta = _reduce_to(d_theta * column, ctx.theta_shape)
         grad_zi = None
         if ctx.zero_inflated and ctx.needs_input_grad[3]:
             grad_zi = saved[2] * column
-        return None, grad_mu, grad_theta, grad_zi, None
+        return None, grad_mu, grad_theta, grad_zi, None, None
 
 
 def _fused_applicable(x: torch.Tensor, *params: torch.Tensor) -> bool:
@@ -208,17 +212,27 @@ def _fused_applicable(x: torch.Tensor, *params: torch.Tensor) -> bool:
                and torch.broadcast_shapes(p.shape, x.shape) == x.shape for p in params)
 
 
+def _is_expanded_row(theta: torch.Tensor) -> bool:
+    """Whether ``theta`` is one row broadcast over cells by ``expand`` (as scvi's distributions
+    broadcast a per-gene theta), so that only the sum of its gradient over cells matters."""
+    if theta.dim() != 2 or theta.shape[0] < 2 or theta.stride(0) != 0:
+        return False
+    return not theta.requires_grad or (
+        theta.grad_fn is not None and theta.grad_fn.name().startswith("ExpandBackward"))
+
+
 def zinb_log_likelihood(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
                         zi_logits: torch.Tensor, nonzero: NonZero | None = None) -> torch.Tensor:
     """Per-cell ZINB log-likelihood ``(n_cells,)``; ``theta`` is ``(n_genes,)`` or full."""
     mu, zi_logits = mu.expand_as(x), zi_logits.expand_as(x)
-    return _CountLikelihood.apply(x, mu, theta, zi_logits, nonzero)
+    return _CountLikelihood.apply(x, mu, theta, zi_logits, nonzero, _is_expanded_row(theta))
 
 
 def nb_log_likelihood(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
                       nonzero: NonZero | None = None) -> torch.Tensor:
     """Per-cell NB log-likelihood ``(n_cells,)``; ``theta`` is ``(n_genes,)`` or full."""
-    return _CountLikelihood.apply(x, mu.expand_as(x), theta, None, nonzero)
+    return _CountLikelihood.apply(x, mu.expand_as(x), theta, None, nonzero,
+                                 _is_expanded_row(theta))
 
 
 def log_likelihood_per_cell(px, x: torch.Tensor, nonzero: NonZero | None = None) -> torch.Tensor:

@@ -42,6 +42,14 @@ def _precision(precision: str | int) -> str:
     return name
 
 
+def _validation_interval(check_val_every_n_epoch: int | None, early_stopping: bool) -> int | None:
+    """Epochs between validation passes, None for none: scvi-tools validates by default only
+    when early stopping needs it."""
+    if check_val_every_n_epoch is not None:
+        return check_val_every_n_epoch
+    return 1 if early_stopping else None
+
+
 def _choice(name: str, value, options) -> None:
     if value not in options:
         raise ValueError(f"{name}={value!r} is not supported; use one of {list(options)}.")
@@ -253,8 +261,8 @@ class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
         train_size, validation_size
             Fractions of cells to train on (default 0.9) and to validate on (default the rest).
         check_val_every_n_epoch
-            Epochs between validation passes; by default every epoch, so the history (and
-            early stopping on a validation metric) sees each one.
+            Epochs between validation passes. By default, as in scvi-tools, every epoch with
+            early stopping and none without it (the history then logs training metrics only).
         batch_size
             Cells per minibatch (per device).
         early_stopping
@@ -309,7 +317,9 @@ class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
         data = CellData(self.adata_manager)
         options = FitOptions(max_epochs=max_epochs, batch_size=batch_size, plan=plan, seed=seed,
                              early_stopping=stopper, time_budget_s=time_budget_s,
-                             threads=threads, validate_every=check_val_every_n_epoch or 1)
+                             threads=threads,
+                             validate_every=_validation_interval(check_val_every_n_epoch,
+                                                                 early_stopping))
         result = fabric.launch(fit, self.module, data.subset(train_indices),
                                data.subset(validation_indices), options,
                                progress_callback, should_stop)

@@ -67,7 +67,7 @@ class FitOptions:
     early_stopping: EarlyStopping | None = None
     time_budget_s: float | None = None
     threads: int | None = None
-    validate_every: int = 1  # epochs between validation passes
+    validate_every: int | None = 1  # epochs between validation passes; None: never
 
 
 @dataclass
@@ -214,7 +214,7 @@ def fit(fabric, module, train_data: CellData, validation_data: CellData | None,
                 metrics = sums.means(fabric, "train")
                 # A stopped epoch skips validation: cancelling returns within one step.
                 if (stop is None and validation_data is not None and len(validation_data)
-                        and (epoch + 1) % options.validate_every == 0):
+                        and options.validate_every and (epoch + 1) % options.validate_every == 0):
                     metrics |= _evaluate(fabric, module, validation_data, batch_size, kl_weight)
                     module.train()
                     validated = True

@@ -38,7 +38,7 @@ def trained():
     FADVI.setup_anndata(data, batch_key="batch", labels_key="labels")
     scvi.settings.seed = 0
     model = FADVI(data, **SMALL)
-    model.train(max_epochs=3, batch_size=32)
+    model.train(max_epochs=3, batch_size=32, check_val_every_n_epoch=1)
     return model, data
 
 

@@ -39,3 +39,21 @@ def test_sparse_path_equals_the_generic_path_and_leaves_zero_counts_at_zero(trai
     generic = integrated_gradients(wrapped, x, target, n_steps=7, internal_batch_size=45)
     torch.testing.assert_close(fast, generic, rtol=1e-5, atol=1e-7)
     assert bool((x == 0).any()) and bool((fast[x == 0] == 0).all())
+
+
+def test_sparse_path_from_a_capped_class_baseline_equals_the_generic_path(trained):
+    model, adata = trained
+    forward = ClassProbability(model.module.eval(), "l")
+    x = torch.as_tensor(np.asarray(adata.X[:20].todense() if hasattr(adata.X, "todense")
+                                   else adata.X[:20]), dtype=torch.float32)
+    target = forward(x).argmax(dim=1)
+    baselines = torch.minimum(x.mean(dim=0, keepdim=True).expand_as(x), x)
+    wrapped = torch.nn.Sequential(forward)
+    fast, delta = integrated_gradients(forward, x, target, baselines=baselines, n_steps=7,
+                                       internal_batch_size=45, return_convergence_delta=True)
+    generic, generic_delta = integrated_gradients(wrapped, x, target, baselines=baselines,
+                                                  n_steps=7, internal_batch_size=45,
+                                                  return_convergence_delta=True)
+    torch.testing.assert_close(fast, generic, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(delta, generic_delta, rtol=1e-5, atol=1e-6)
+    assert bool((fast[x == baselines] == 0).all())

@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent('''
     scvi.settings.seed = 0
     model = FADVI(adata, n_hidden=32, n_latent_b=4, n_latent_l=4, n_latent_r=2, n_layers=1)
     options = {"accelerator": "cpu", "devices": 2, "strategy": "ddp"} if mode == "ddp" else {}
-    model.train(max_epochs=30, batch_size=32, threads=1, **options)
+    model.train(max_epochs=30, batch_size=32, threads=1, check_val_every_n_epoch=1, **options)
     hidden = batches == 1
     predictions = model.predict()
     weights = sum(float(v.double().sum()) for v in model.module.state_dict().values())

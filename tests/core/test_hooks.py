@@ -14,7 +14,8 @@ def test_progress_reports_every_step_and_epoch_metrics(adata):
     FADVI.setup_anndata(adata, batch_key="batch", labels_key="labels")
     model = FADVI(adata, **SMALL)
     seen = []
-    model.train(max_epochs=2, batch_size=32, progress_callback=seen.append)
+    model.train(max_epochs=2, batch_size=32, check_val_every_n_epoch=1,
+                progress_callback=seen.append)
     epoch_ends = [p for p in seen if p.epoch_end]
     assert [p.epoch for p in epoch_ends] == [0, 1]
     assert all(p.max_epochs == 2 and p.step <= p.n_steps for p in seen)

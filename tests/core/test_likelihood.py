@@ -92,3 +92,18 @@ def test_extreme_parameters_stay_finite_and_exact():
     ref.sum().backward()
     for mine, theirs in zip(ours_inputs, ref_inputs):
         torch.testing.assert_close(mine.grad, theirs.grad, rtol=1e-6, atol=1e-6)
+
+
+def test_theta_broadcast_per_gene_or_given_per_cell():
+    """A per-gene theta (broadcast by scvi) and a stride-0 leaf theta both get exact gradients."""
+    x, mu, theta, logits = _params(16, 50, torch.float64, full_theta=False)
+    for make in (lambda t: t.clone().requires_grad_(),
+                 lambda t: t.detach().expand(16, -1).requires_grad_()):
+        ours, ref = make(theta), make(theta)
+        value = log_likelihood_per_cell(ZeroInflatedNegativeBinomial(mu=mu, theta=ours,
+                                                                     zi_logits=logits), x)
+        expected = ZeroInflatedNegativeBinomial(mu=mu, theta=ref, zi_logits=logits).log_prob(x)
+        weights = torch.linspace(-1, 1, 16, dtype=torch.float64)
+        (value * weights).sum().backward()
+        (expected.sum(-1) * weights).sum().backward()
+        torch.testing.assert_close(ours.grad, ref.grad, rtol=1e-9, atol=1e-9)

@@ -111,3 +111,16 @@ def test_validation_every_n_epochs_and_early_stopping_waits_for_it(adata):
     assert len(model.history["label_accuracy_validation"]) == model.stop_reason_.epochs // 2
     with pytest.raises(ValueError, match="check_val_every_n_epoch"):
         model.train(max_epochs=1, check_val_every_n_epoch=0)
+
+
+def test_validation_by_default_only_with_early_stopping(adata):
+    """scvi-tools' default: no validation pass unless early stopping needs one; the app's and
+    the CLI's defaults ask for one every epoch."""
+    model = _model(adata)
+    model.train(max_epochs=2, batch_size=32)
+    assert len(model.history["elbo_train"]) == 2
+    assert not any(name.endswith("_validation") for name in model.history)
+    model = _model(adata)
+    model.train(max_epochs=2, batch_size=32, early_stopping=True)
+    assert len(model.history["elbo_validation"]) == 2
+    assert training_defaults(500, 100).train_kwargs()["check_val_every_n_epoch"] == 1
