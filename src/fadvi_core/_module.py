@@ -156,14 +156,18 @@ class FADVAE(BaseModuleClass):
     def inference(self, x: torch.Tensor, n_samples: int = 1) -> dict:
         """Encode counts ``x`` into q(z_b), q(z_l), q(z_r) and the library size."""
         encoded = self.encoder_input(x)
-        params = self.encoder(encoded)
+        # The three spaces side by side: one sample and one KL for all of them.
+        loc, scale = self.encoder.forward_joint(encoded)
+        sizes = self.encoder.sizes
         # validate_args=False: the encoders' outputs are valid by construction, and the checks
         # cost host syncs.
-        qz = {name: Normal(loc, scale, validate_args=False)
-              for name, (loc, scale) in zip(SPACES, params)}
+        q_joint = Normal(loc, scale, validate_args=False)
+        qz = {name: Normal(part_loc, part_scale, validate_args=False) for name, part_loc, part_scale
+              in zip(SPACES, loc.split(sizes, dim=-1), scale.split(sizes, dim=-1))}
         sample_shape = torch.Size([n_samples]) if n_samples > 1 else torch.Size()
-        z = {name: q.rsample(sample_shape) for name, q in qz.items()}
-        outputs = {"qz": qz, "z": torch.cat([z[s] for s in SPACES], dim=-1), "z_parts": z}
+        z = q_joint.rsample(sample_shape)
+        outputs = {"qz": qz, "qz_joint": q_joint, "z": z,
+                   "z_parts": dict(zip(SPACES, z.split(sizes, dim=-1)))}
         if self.use_observed_lib_size:
             outputs["library"] = torch.log(x.sum(dim=1, keepdim=True))
             outputs["ql"] = None
@@ -240,7 +244,7 @@ class FADVAE(BaseModuleClass):
 
         reconstruction = -log_likelihood_per_cell(generative_outputs["px"], x,
                                                   tensors.get(NONZERO_KEY))
-        kl_z = sum(_kl_from_standard_normal(q) for q in inference_outputs["qz"].values())
+        kl_z = _kl_from_standard_normal(inference_outputs["qz_joint"])
         kl_local = self.weights["kl"] * kl_z
         ql = inference_outputs["ql"]
         if ql is not None:
@@ -250,19 +254,21 @@ class FADVAE(BaseModuleClass):
             kl_local = kl_local + kl_divergence(ql, Normal(means, variances.sqrt())).sum(-1)
 
         z = inference_outputs["z_parts"]
-        targets = {"batch": batch, "label": classes}
+        # Label terms average over labelled cells: weights, not boolean indexing (no host sync).
+        weights = labelled.to(x.dtype)
+        n_labelled = weights.sum()
+        label_mean = (classes.clamp(min=0), weights, n_labelled.clamp(min=1.0))
         terms = {"batch_loss": F.cross_entropy(self.batch_head(z["b"]), batch)}
         label_logits = self.label_head(z["l"])
-        terms["label_loss"] = _masked_cross_entropy(label_logits, classes, labelled)
+        terms["label_loss"] = _weighted_cross_entropy(label_logits, *label_mean)
         for name, (space, target) in ADVERSARIAL_HEADS.items():
             logits = self.adversaries[name](reverse_gradient(z[space]))
-            mask = labelled if target == "label" else None
-            terms[name] = _masked_cross_entropy(logits, targets[target], mask)
-        terms["cross_cov"] = cross_covariance_penalty(z["b"], z["l"], z["r"])
+            terms[name] = (F.cross_entropy(logits, batch) if target == "batch"
+                           else _weighted_cross_entropy(logits, *label_mean))
+        terms["cross_cov"] = cross_covariance_penalty(inference_outputs["z"], self.encoder.sizes)
 
         loss = torch.mean(reconstruction + kl_weight * kl_local)
         loss = loss + sum(self.weights[name] * value for name, value in terms.items())
-        n_labelled = labelled.sum().to(x.dtype)
         correct = ((label_logits.argmax(-1) == classes) & labelled).sum().to(x.dtype)
         metrics = {name: value.detach() for name, value in terms.items()}
         metrics["label_accuracy"] = correct / n_labelled  # NaN when no cell is labelled
@@ -283,14 +289,7 @@ def _kl_from_standard_normal(q: Normal) -> torch.Tensor:
     return (0.5 * (q.scale.square() + q.loc.square() - 1.0) - q.scale.log()).sum(-1)
 
 
-def _masked_cross_entropy(logits, target, mask) -> torch.Tensor:
-    """Mean cross-entropy over the cells of ``mask`` (0 when there are none).
-
-    Weights instead of boolean indexing: the same value and gradient with no host sync, which a
-    GPU would otherwise wait on at every step.
-    """
-    if mask is None:
-        return F.cross_entropy(logits, target)
-    weights = mask.to(logits.dtype)
-    per_cell = F.cross_entropy(logits, target.clamp(min=0), reduction="none")
-    return (per_cell * weights).sum() / weights.sum().clamp(min=1.0)
+def _weighted_cross_entropy(logits, target, weights, denominator) -> torch.Tensor:
+    """Cross-entropy averaged with per-cell ``weights`` (1 labelled, 0 not) over
+    ``denominator`` cells; 0, with a zero gradient, when no cell is labelled."""
+    return (F.cross_entropy(logits, target, reduction="none") * weights).sum() / denominator

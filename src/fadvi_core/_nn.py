@@ -63,6 +63,7 @@ class TripleEncoder(nn.Module):
                             for _ in range(n_layers - 1)])
             for _ in range(3)
         )
+        self.sizes = list(n_latents)
         self.mean = nn.ModuleList(nn.Linear(n_hidden, n) for n in n_latents)
         self.log_var = nn.ModuleList(nn.Linear(n_hidden, n) for n in n_latents)
 
@@ -74,9 +75,17 @@ class TripleEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Return ``(loc, scale)`` for z_b, z_l and z_r, each ``(n_cells, n_latent_*)``."""
+        loc, scale = self.forward_joint(x)
+        return list(zip(loc.split(self.sizes, dim=1), scale.split(self.sizes, dim=1)))
+
+    def forward_joint(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(loc, scale)`` of the three spaces side by side, ``(n_cells, sum(sizes))``: the
+        element-wise steps run once on all three."""
         hidden = self.dropout(F.relu(self.first_norm(self.first(x))))
-        chunks = hidden.split(self.n_hidden, dim=1)
-        return [self._head(i, chunk) for i, chunk in enumerate(chunks)]
+        chunks = [rest(chunk) for rest, chunk in zip(self.rest, hidden.split(self.n_hidden, 1))]
+        loc = torch.cat([mean(chunk) for mean, chunk in zip(self.mean, chunks)], dim=1)
+        log_var = torch.cat([log_var(chunk) for log_var, chunk in zip(self.log_var, chunks)], dim=1)
+        return loc, torch.sqrt(torch.exp(log_var) + _VAR_EPS)
 
     def forward_one(self, x: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         """``(loc, scale)`` of one space only, computing just its slice of the fused layer."""
@@ -132,12 +141,24 @@ def reverse_gradient(x: torch.Tensor) -> torch.Tensor:
     return x.detach() * 2 - x
 
 
-def cross_covariance_penalty(*spaces: torch.Tensor) -> torch.Tensor:
-    """Sum over pairs of spaces of the squared Frobenius norm of their cross-covariance."""
-    centred = [z - z.mean(dim=0, keepdim=True) for z in spaces]
-    n = max(spaces[0].shape[0] - 1, 1)
-    total = spaces[0].new_zeros(())
-    for i in range(len(centred)):
-        for j in range(i + 1, len(centred)):
-            total = total + ((centred[i].T @ centred[j]) / n).pow(2).sum()
-    return total
+def cross_covariance_penalty(z: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+    """Sum over pairs of spaces of the squared Frobenius norm of their cross-covariance.
+
+    ``z`` holds the spaces side by side (widths ``sizes``): one covariance matrix of all of
+    them, whose off-diagonal blocks are the pairs' cross-covariances (each counted twice).
+    """
+    centred = z - z.mean(dim=0, keepdim=True)
+    covariance = (centred.T @ centred) / max(z.shape[0] - 1, 1)
+    return (covariance.square() * _between_spaces(tuple(sizes), z)).sum() * 0.5
+
+
+_MASKS: dict = {}
+
+
+def _between_spaces(sizes: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """1 where row and column belong to different spaces, 0 within a space (cached)."""
+    key = (sizes, like.device, like.dtype)
+    if key not in _MASKS:
+        space = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+        _MASKS[key] = (space[:, None] != space[None, :]).to(like.device, like.dtype)
+    return _MASKS[key]

@@ -10,8 +10,8 @@ from torch.nn import functional as F
 
 from fadvi_core._data import _sparse_rows, to_device
 from fadvi_core._likelihood import NONZERO_KEY, find_nonzero, zinb_log_likelihood
-from fadvi_core._module import _masked_cross_entropy
-from fadvi_core._nn import Dropout, reverse_gradient
+from fadvi_core._module import _weighted_cross_entropy
+from fadvi_core._nn import Dropout, cross_covariance_penalty, reverse_gradient
 
 
 def _messy_csr() -> sparse.csr_matrix:
@@ -63,17 +63,30 @@ def test_reverse_gradient_is_the_identity_forward_and_negates_the_gradient():
     assert torch.equal(grad, torch.full_like(z, -2.0))
 
 
-def test_masked_cross_entropy_averages_over_labelled_cells_only():
+def test_weighted_cross_entropy_averages_over_labelled_cells_only():
     logits = torch.randn(6, 4, requires_grad=True)
     target = torch.tensor([0, 3, -1, 2, -1, 1])
     mask = target >= 0
+    weights = mask.float()
     expected = F.cross_entropy(logits[mask], target[mask])
-    torch.testing.assert_close(_masked_cross_entropy(logits, target, mask), expected)
-    none = torch.zeros(6, dtype=torch.bool)
-    empty = _masked_cross_entropy(logits, torch.full((6,), -1), none)
+    value = _weighted_cross_entropy(logits, target.clamp(min=0), weights, weights.sum())
+    torch.testing.assert_close(value, expected)
+    none = torch.zeros(6)
+    empty = _weighted_cross_entropy(logits, torch.zeros(6, dtype=torch.long), none, 1.0)
     assert empty.item() == 0.0
     empty.backward()  # still part of the graph, with a zero gradient
     assert torch.count_nonzero(logits.grad) == 0
+
+
+def test_cross_covariance_of_the_joint_latent_is_the_sum_over_pairs():
+    spaces = [torch.randn(20, n, dtype=torch.float64) for n in (4, 3, 2)]
+    expected = 0.0
+    for i in range(3):
+        for j in range(i + 1, 3):
+            a, b = (z - z.mean(0) for z in (spaces[i], spaces[j]))
+            expected = expected + ((a.T @ b) / 19).square().sum()
+    value = cross_covariance_penalty(torch.cat(spaces, dim=1), [4, 3, 2])
+    torch.testing.assert_close(value, expected)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5])
