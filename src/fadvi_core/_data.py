@@ -56,17 +56,18 @@ class CellData:
     def __len__(self) -> int:
         return len(self.indices)
 
-    def host_batch(self, positions: np.ndarray, *, pin: bool = False,
-                   for_loss: bool = False) -> dict:
+    def host_batch(self, positions: np.ndarray, *, pin: bool = False, for_loss: bool = False,
+                   densify: bool = False) -> dict:
         """CPU tensors for the cells at ``positions`` (into `indices`); X stays sparse if stored so.
 
         A sparse X is a `SparseRows`: its stored entries and, ``for_loss``, what the likelihood
-        needs of them.
+        needs of them; ``densify`` adds the dense rows too (for training on the CPU, so that the
+        preparing thread does it, with numpy: torch ops there would start a second thread pool).
         """
         cells = self.indices[positions]
         rows = self.reader.take(cells)
         if sparse.issparse(rows):
-            x = _sparse_rows(rows, for_loss=for_loss)
+            x = _sparse_rows(rows, for_loss=for_loss, densify=densify)
         else:
             x = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))
         batch = {X_KEY: x} | {key: value[cells] for key, value in self.fields.items()}
@@ -85,8 +86,8 @@ class CellData:
         """
         device = torch.device(device)
         chunks = (order[start:start + batch_size] for start in range(0, len(order), batch_size))
-        host = (self.host_batch(chunk, pin=device.type == "cuda", for_loss=for_loss)
-                for chunk in chunks)
+        host = (self.host_batch(chunk, pin=device.type == "cuda", for_loss=for_loss,
+                                densify=device.type == "cpu") for chunk in chunks)
         if prefetch > 0:
             host = prefetched(host, prefetch)
         try:
@@ -112,6 +113,7 @@ class SparseRows(NamedTuple):
 
     nonzero: NonZero
     shape: tuple[int, int]
+    dense: torch.Tensor | None = None
 
 
 # lgamma(k + 1) of the counts a minibatch usually holds: a lookup instead of gammaln per batch.
@@ -126,7 +128,7 @@ def _log_factorial(counts: np.ndarray) -> np.ndarray:
     return special.gammaln(counts.astype(np.float64) + 1).astype(np.float32)
 
 
-def _sparse_rows(rows, *, for_loss: bool = True) -> SparseRows:
+def _sparse_rows(rows, *, for_loss: bool = True, densify: bool = False) -> SparseRows:
     """Entries of CSR ``rows`` once each and non-zero (duplicates summed, stored zeros dropped)."""
     rows = sparse.csr_matrix(rows)
     if not rows.has_canonical_format or not np.all(rows.data):
@@ -137,9 +139,16 @@ def _sparse_rows(rows, *, for_loss: bool = True) -> SparseRows:
     starts = np.repeat(np.arange(n_cells, dtype=np.int64) * n_genes, np.diff(rows.indptr))
     counts = np.asarray(rows.data, dtype=np.float32)
     log_factorial = torch.from_numpy(_log_factorial(counts)) if for_loss else None
-    nonzero = NonZero(torch.from_numpy(starts + rows.indices.astype(np.int64)),
-                      torch.from_numpy(counts), log_factorial)
-    return SparseRows(nonzero, (n_cells, n_genes))
+    genes = rows.indices.astype(np.int64)
+    flat = starts + genes
+    nonzero = NonZero(torch.from_numpy(flat), torch.from_numpy(counts), log_factorial,
+                      torch.from_numpy(genes))
+    dense = None
+    if densify:
+        dense = np.zeros(n_cells * n_genes, dtype=np.float32)
+        dense[flat] = counts
+        dense = torch.from_numpy(dense.reshape(n_cells, n_genes))
+    return SparseRows(nonzero, (n_cells, n_genes), dense)
 
 
 def _pinned(batch: dict) -> dict:
@@ -162,8 +171,11 @@ def to_device(batch: dict, device: torch.device) -> dict:
     if isinstance(x, SparseRows):
         nonzero = NonZero(*(None if t is None else t.to(device, non_blocking=True)
                             for t in x.nonzero))
-        dense = torch.zeros(x.shape, device=device, dtype=nonzero.counts.dtype)
-        dense.view(-1).index_copy_(0, nonzero.flat, nonzero.counts)
+        if x.dense is not None and x.dense.device == device:
+            dense = x.dense
+        else:
+            dense = torch.zeros(x.shape, device=device, dtype=nonzero.counts.dtype)
+            dense.view(-1).index_copy_(0, nonzero.flat, nonzero.counts)
         out[X_KEY] = dense
         if nonzero.log_factorial is not None:
             out[NONZERO_KEY] = nonzero

@@ -49,13 +49,14 @@ class NonZero(NamedTuple):
     flat: torch.Tensor
     counts: torch.Tensor
     log_factorial: torch.Tensor
+    genes: torch.Tensor | None = None  # ``flat % n_genes``, the CSR column indices
 
 
 def find_nonzero(x: torch.Tensor) -> NonZero:
     """`NonZero` of a dense count matrix."""
     flat = torch.nonzero(x.reshape(-1)).squeeze(1)
     counts = x.reshape(-1).index_select(0, flat)
-    return NonZero(flat, counts, torch.lgamma(counts + 1))
+    return NonZero(flat, counts, torch.lgamma(counts + 1), flat.remainder(x.shape[1]))
 
 
 def _digamma(z: torch.Tensor) -> torch.Tensor:
@@ -84,9 +85,9 @@ def _nonzero_terms(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor,
     Value: ``x * log((mu + eps) * A) + G``; derivatives: ``x * (1 / (mu + eps) - A)`` (mu) and
     ``digamma(x + theta) - digamma(theta) - x * A`` (theta).
     """
-    flat, counts, log_factorial = nonzero
+    flat, counts, log_factorial, genes = nonzero
     if _per_gene(theta, x):  # per gene: the special functions of theta on n_genes values only
-        genes = flat.remainder(x.shape[1])
+        genes = flat.remainder(x.shape[1]) if genes is None else genes
         theta_nz = theta.index_select(0, genes)
         lgamma_theta = torch.lgamma(theta).index_select(0, genes)
     else:
@@ -125,44 +126,45 @@ def _fused(x, mu, theta, zi_logits, need_grad: bool, nonzero: NonZero | None = N
     Dense passes over ``(n_cells, n_genes)`` are what this costs, so each buffer is reused in
     place: the zero-count formula is applied everywhere, then corrected at the non-zero entries.
     """
-    flat, counts, log_factorial = nonzero if nonzero is not None else find_nonzero(x)
+    nonzero = nonzero if nonzero is not None else find_nonzero(x)
+    flat = nonzero.flat
     theta_eps = theta + _EPS
     inv = mu + theta_eps  # theta + mu + eps; A, its inverse, two lines down
     t = torch.log(inv)  # L
     inv.reciprocal_()
     torch.sub(torch.log(theta_eps), t, out=t)  # log(theta + eps) - L
-    nz_value, nz_d_mu, nz_d_theta = _nonzero_terms(
-        x, mu, theta, inv, need_grad, NonZero(flat, counts, log_factorial))
+    nz_value, nz_d_mu, nz_d_theta = _nonzero_terms(x, mu, theta, inv, need_grad, nonzero)
     if need_grad:  # dT/dtheta
         d_t = t + theta / theta_eps
         d_t.addcmul_(inv, theta, value=-1.0)
     t.mul_(theta)  # T
-    rows = torch.div(flat, x.shape[1], rounding_mode="floor")
+    # Corrections at the non-zero entries are added in place (scatter_add_: the flat indices
+    # are distinct, and it is twice as fast as index_add_ on a CPU) before any row sum.
     if zi_logits is None:  # NB: every entry is T plus, at non-zero counts, the x-terms
-        value = t.sum(-1).index_add_(0, rows, nz_value)
+        value = t.view(-1).scatter_add_(0, flat, nz_value).view_as(t).sum(-1)
         if not need_grad:
             return value, None
         d_mu = inv.mul_(theta.neg())
-        d_mu.view(-1).index_add_(0, flat, nz_d_mu)
-        d_t.view(-1).index_add_(0, flat, nz_d_theta)
+        d_mu.view(-1).scatter_add_(0, flat, nz_d_mu)
+        d_t.view(-1).scatter_add_(0, flat, nz_d_theta)
         return value, (d_mu, d_t, None)
 
     p = t.sub_(zi_logits)  # P, in place of T
     dense = _softplus(p)
     dense.sub_(_softplus(zi_logits)).add_(zi_logits)  # softplus(P) - softplus(-zi_logits)
-    value = dense.sum(-1)
     # At non-zero counts the entry is P - softplus(-zi) + x-terms: add P - softplus(P) + x-terms.
     p_nz = p.view(-1).index_select(0, flat)
-    value.index_add_(0, rows, p_nz.sub_(_softplus(p_nz)).add_(nz_value))
+    dense.view(-1).scatter_add_(0, flat, p_nz.sub_(_softplus(p_nz)).add_(nz_value))
+    value = dense.sum(-1)
     if not need_grad:
         return value, None
     w = torch.sigmoid(p)
     w.view(-1).index_fill_(0, flat, 1.0)
     d_zi = torch.neg(zi_logits).sigmoid_().sub_(w)
     d_mu = inv.mul_(theta.neg()).mul_(w)
-    d_mu.view(-1).index_add_(0, flat, nz_d_mu)
+    d_mu.view(-1).scatter_add_(0, flat, nz_d_mu)
     d_theta = d_t.mul_(w)
-    d_theta.view(-1).index_add_(0, flat, nz_d_theta)
+    d_theta.view(-1).scatter_add_(0, flat, nz_d_theta)
     return value, (d_mu, d_theta, d_zi)
 
 
