@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from ._baselines import ClassContrast
 from ._data import CellData, iterate_chunks
 
-_ROWS_PER_PASS = 512  # interpolation points per IG pass; small passes stay in cache
+_ROWS_PER_PASS = 1024  # interpolation points per IG pass (fastest of 256-2048 at 1 and 2 threads)
 
 
 class ClassProbability(nn.Module):
