@@ -129,7 +129,7 @@ def resolve(model, space: str, method: str, method_args: dict | None) -> dict:
     data = CellData(model.adata_manager)
     if space == "l":
         codes = data.fields[REGISTRY_KEYS.LABELS_KEY].reshape(-1)
-        classes = model.module.label_classes_of(codes).numpy()
+        classes = model.module.label_classes_of(codes).cpu().numpy()
         n_classes = len(model.label_classes)
         if not (classes >= 0).any():  # e.g. a query without labels: use the predictions
             cells = np.arange(len(classes))

@@ -185,7 +185,7 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
     scores = np.sort(1.0 - probabilities[np.arange(len(classes)), classes])
     reference = data.subset(train_indices)
     train_classes = module.label_classes_of(
-        reference.fields[REGISTRY_KEYS.LABELS_KEY][reference.indices]).numpy()
+        reference.fields[REGISTRY_KEYS.LABELS_KEY][reference.indices]).cpu().numpy()
     chosen = np.flatnonzero(train_classes >= 0)
     if len(chosen) > MAX_REFERENCE_CELLS:
         chosen = np.sort(np.random.default_rng(seed).choice(chosen, MAX_REFERENCE_CELLS,

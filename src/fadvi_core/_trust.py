@@ -132,7 +132,7 @@ class TrustMixin:
         data = CellData(self.adata_manager)
         batches = np.asarray(self.batch_categories, dtype=object)[
             data.fields["batch"].reshape(-1).numpy()]
-        classes = self.module.label_classes_of(data.fields["labels"]).numpy()
+        classes = self.module.label_classes_of(data.fields["labels"]).cpu().numpy()
         names = np.asarray(self.label_classes + [None], dtype=object)
         labels = names[np.where(classes >= 0, classes, len(self.label_classes))]
         return _disentanglement.report(latents, batches, labels, seed=seed)
