@@ -261,8 +261,11 @@ class FADVAE(BaseModuleClass):
         terms = {"batch_loss": F.cross_entropy(self.batch_head(z["b"]), batch)}
         label_logits = self.label_head(z["l"])
         terms["label_loss"] = _weighted_cross_entropy(label_logits, *label_mean)
+        # The adversaries see the latent spaces through one gradient reversal of the joint z.
+        reversed_z = dict(zip(SPACES, reverse_gradient(inference_outputs["z"]).split(
+            self.encoder.sizes, dim=-1)))
         for name, (space, target) in ADVERSARIAL_HEADS.items():
-            logits = self.adversaries[name](reverse_gradient(z[space]))
+            logits = self.adversaries[name](reversed_z[space])
             terms[name] = (F.cross_entropy(logits, batch) if target == "batch"
                            else _weighted_cross_entropy(logits, *label_mean))
         terms["cross_cov"] = cross_covariance_penalty(inference_outputs["z"], self.encoder.sizes)
