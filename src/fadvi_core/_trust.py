@@ -16,6 +16,8 @@ from . import _calibration, _conformal, _disentanglement, _novelty
 from ._calibration import Calibration, CalibrationError
 from ._data import CellData
 
+_CALIBRATION_CHUNK = 1024
+
 
 class TrustMixin:
     """Calibration, prediction sets, novelty and disentanglement for `FADVI`."""
@@ -28,9 +30,11 @@ class TrustMixin:
         Keeps a calibration the model already has (e.g. from the reference of a query model)
         when no validation cell is labelled.
         """
+        # Forward passes only: chunks larger than a minibatch give the same numbers, sooner.
         fitted = _calibration.fit(
             self.module, CellData(self.adata_manager), self.train_indices_,
-            self.validation_indices_, settings.batch_size, self._device, int(settings.seed or 0))
+            self.validation_indices_, max(settings.batch_size, _CALIBRATION_CHUNK), self._device,
+            int(settings.seed or 0))
         if fitted is None:
             return
         previous = self.calibration_
