@@ -9,13 +9,17 @@ from captum.attr import IntegratedGradients
 from fadvi_core._interpretability import ClassProbability, integrated_gradients
 
 
-def test_fast_ig_matches_captum_and_sums_to_the_output_change(trained):
+def _first_cells(trained, n: int):
+    """The label-probability forward, the first ``n`` cells' counts and their predicted class."""
     model, adata = trained
-    module = model.module.eval()
-    forward = ClassProbability(module, "l")
-    x = torch.as_tensor(np.asarray(adata.X[:12].todense() if hasattr(adata.X, "todense")
-                                   else adata.X[:12]), dtype=torch.float32)
-    target = forward(x).argmax(dim=1)
+    forward = ClassProbability(model.module.eval(), "l")
+    x = torch.as_tensor(np.asarray(adata.X[:n].todense() if hasattr(adata.X, "todense")
+                                   else adata.X[:n]), dtype=torch.float32)
+    return forward, x, forward(x).argmax(dim=1)
+
+
+def test_fast_ig_matches_captum_and_sums_to_the_output_change(trained):
+    forward, x, target = _first_cells(trained, 12)
     fast, delta = integrated_gradients(forward, x, target, return_convergence_delta=True)
     reference, reference_delta = IntegratedGradients(forward).attribute(
         x, target=target, return_convergence_delta=True)
@@ -29,11 +33,7 @@ def test_fast_ig_matches_captum_and_sums_to_the_output_change(trained):
 
 
 def test_sparse_path_equals_the_generic_path_and_leaves_zero_counts_at_zero(trained):
-    model, adata = trained
-    forward = ClassProbability(model.module.eval(), "l")
-    x = torch.as_tensor(np.asarray(adata.X[:20].todense() if hasattr(adata.X, "todense")
-                                   else adata.X[:20]), dtype=torch.float32)
-    target = forward(x).argmax(dim=1)
+    forward, x, target = _first_cells(trained, 20)
     wrapped = torch.nn.Sequential(forward)  # not a ClassProbability: the generic autograd path
     fast = integrated_gradients(forward, x, target, n_steps=7, internal_batch_size=45)
     generic = integrated_gradients(wrapped, x, target, n_steps=7, internal_batch_size=45)
@@ -42,11 +42,7 @@ def test_sparse_path_equals_the_generic_path_and_leaves_zero_counts_at_zero(trai
 
 
 def test_sparse_path_from_a_capped_class_baseline_equals_the_generic_path(trained):
-    model, adata = trained
-    forward = ClassProbability(model.module.eval(), "l")
-    x = torch.as_tensor(np.asarray(adata.X[:20].todense() if hasattr(adata.X, "todense")
-                                   else adata.X[:20]), dtype=torch.float32)
-    target = forward(x).argmax(dim=1)
+    forward, x, target = _first_cells(trained, 20)
     baselines = torch.minimum(x.mean(dim=0, keepdim=True).expand_as(x), x)
     wrapped = torch.nn.Sequential(forward)
     fast, delta = integrated_gradients(forward, x, target, baselines=baselines, n_steps=7,
