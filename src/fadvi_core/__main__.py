@@ -240,10 +240,7 @@ def _add_predict_command(commands) -> None:
                     "obsm['X_fadvi_b'|'X_fadvi_l'|'X_fadvi_r'] and settings, seed and versions in "
                     "uns['fadvi']. The input file is never changed. The data must have the "
                     "model's genes and batches (new batches: use 'fadvi map').")
-    predict.add_argument("model", help="folder of the trained model (the --out of 'fadvi train')")
-    predict.add_argument("data", help=".h5ad file with the cells to predict")
-    predict.add_argument("--out", required=True, metavar="FILE",
-                         help="new .h5ad file to write (a file, not a folder; never the input)")
+    _add_model_data_out(predict, data_help=".h5ad file with the cells to predict")
     predict.add_argument("--seed", type=int, default=0,
                          help="random seed, recorded in uns['fadvi'] (default: %(default)s)")
     predict.add_argument("--accelerator", default="auto", choices=ACCELERATORS,
@@ -252,16 +249,21 @@ def _add_predict_command(commands) -> None:
     predict.set_defaults(run=_predict)
 
 
+def _add_model_data_out(parser, *, data_help: str) -> None:
+    """The arguments 'fadvi predict' and 'fadvi map' share: model folder, data file, --out."""
+    parser.add_argument("model", help="folder of the trained model (the --out of 'fadvi train')")
+    parser.add_argument("data", help=data_help)
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help="new .h5ad file to write (a file, not a folder; never the input)")
+
+
 def _add_map_command(commands) -> None:
     mapping = commands.add_parser(
         "map", help="map cells from new batches onto a trained model, then predict",
         description="Extend a trained model to batches it has not seen (FADVI.load_query_data), "
                     "train only the batch-specific weights briefly, and write predictions to a "
                     "new .h5ad as 'fadvi predict' does.")
-    mapping.add_argument("model", help="folder of the trained model (the --out of 'fadvi train')")
-    mapping.add_argument("data", help=".h5ad with the new cells (same genes as the model)")
-    mapping.add_argument("--out", required=True, metavar="FILE",
-                         help="new .h5ad file to write (a file, not a folder; never the input)")
+    _add_model_data_out(mapping, data_help=".h5ad with the new cells (same genes as the model)")
     mapping.add_argument("--max-epochs", type=int, default=20,
                          help="passes through the new cells (default: %(default)s)")
     mapping.add_argument("--batch-size", type=int, default=128,
