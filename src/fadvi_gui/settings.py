@@ -35,6 +35,14 @@ def open_settings() -> QSettings:
     return QSettings(ORGANIZATION, APPLICATION)
 
 
+def keep_settings_in(folder: str | os.PathLike) -> str:
+    """Point every QSettings store of this process at ``folder``; return the INI file path to
+    put in ``$FADVI_GUI_SETTINGS``, so that nothing reaches the user's real settings (tests)."""
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(folder))
+    return os.path.join(str(folder), f"{APPLICATION}.ini")
+
+
 def read_json(settings: QSettings, key: str, default: Any = None) -> Any:
     """Return the JSON value stored under ``key``, or ``default`` if absent or unreadable."""
     raw = settings.value(key, None)

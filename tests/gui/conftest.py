@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from scipy import sparse  # noqa: E402
 
-from fadvi_gui.settings import SETTINGS_ENV  # noqa: E402
+from fadvi_gui.settings import SETTINGS_ENV, keep_settings_in  # noqa: E402
 
 DEMO = _SRC.parent / "resources" / "pbmc_symphony.h5ad"
 
@@ -25,12 +25,7 @@ DEMO = _SRC.parent / "resources" / "pbmc_symphony.h5ad"
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory, monkeypatch) -> Path:
     """Keep every test's QSettings in its own INI file, away from the user's settings."""
-    from qtpy.QtCore import QSettings
-
-    folder = tmp_path_factory.mktemp("settings")
-    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
-        QSettings.setPath(fmt, QSettings.UserScope, str(folder))
-    path = folder / "fadvi-gui.ini"
+    path = Path(keep_settings_in(tmp_path_factory.mktemp("settings")))
     monkeypatch.setenv(SETTINGS_ENV, str(path))
     return path
 

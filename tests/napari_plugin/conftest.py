@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from fadvi_gui.settings import SETTINGS_ENV  # noqa: E402
+from fadvi_gui.settings import SETTINGS_ENV, keep_settings_in  # noqa: E402
 
 N_CELLS = 120
 CLASSES = ("B", "T", "NK")
@@ -30,12 +30,7 @@ CLASSES = ("B", "T", "NK")
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory, monkeypatch) -> Path:
     """Keep every test's QSettings in its own INI file, away from the user's settings."""
-    from qtpy.QtCore import QSettings
-
-    folder = tmp_path_factory.mktemp("settings")
-    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
-        QSettings.setPath(fmt, QSettings.UserScope, str(folder))
-    path = folder / "fadvi-gui.ini"
+    path = Path(keep_settings_in(tmp_path_factory.mktemp("settings")))
     monkeypatch.setenv(SETTINGS_ENV, str(path))
     return path
 
