@@ -43,6 +43,11 @@ def _unit_rows(values: np.ndarray) -> np.ndarray:
 
 def novelty_scores(latent: np.ndarray, calibration: Calibration) -> np.ndarray:
     """``(n_cells,)`` cosine distance from each cell's z_l to the nearest class prototype."""
-    similarity = _unit_rows(np.asarray(latent, dtype=np.float64)) @ _unit_rows(
-        calibration.class_means).T
+    return distance_to_prototypes(latent, calibration.class_means)
+
+
+def distance_to_prototypes(latent: np.ndarray, class_means: np.ndarray) -> np.ndarray:
+    """``(n_cells,)`` cosine distance from each row of ``latent`` to the nearest of
+    ``class_means``."""
+    similarity = _unit_rows(np.asarray(latent, dtype=np.float64)) @ _unit_rows(class_means).T
     return 1.0 - similarity.max(axis=1)

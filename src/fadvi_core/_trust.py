@@ -34,15 +34,9 @@ class TrustMixin:
         fitted = _calibration.fit(
             self.module, CellData(self.adata_manager), self.train_indices_,
             self.validation_indices_, max(settings.batch_size, _CALIBRATION_CHUNK), self._device,
-            int(settings.seed or 0))
-        if fitted is None:
-            return
-        previous = self.calibration_
-        if previous is not None and previous.class_means.shape == fitted.class_means.shape:
-            # Classes without labelled cells here (e.g. a query) keep the reference's prototype.
-            missing = ~fitted.class_means.any(axis=1)
-            fitted.class_means[missing] = previous.class_means[missing]
-        self.calibration_ = fitted
+            int(settings.seed or 0), previous=self.calibration_)
+        if fitted is not None:
+            self.calibration_ = fitted
 
     def _require_calibration(self, what: str) -> Calibration:
         if self.calibration_ is None:
@@ -63,8 +57,10 @@ class TrustMixin:
 
         For cells of the types that were labelled, the set holds the true type for at least
         ``1 - alpha`` of cells (in expectation over the held-out labelled cells it was calibrated
-        on). A cell whose set is empty resembles no labelled type closely enough: a candidate
-        for a type nobody labelled. A set with several types names the plausible alternatives.
+        on). The predicted type is always in the set, unless the cell's novelty score is above
+        what all but ``alpha / 5`` of the held-out labelled cells reach: then the set is empty,
+        a candidate for a type nobody labelled. A set with several types names the plausible
+        alternatives. `fadvi_core._conformal` gives the method and why.
 
         Parameters
         ----------
@@ -85,10 +81,17 @@ class TrustMixin:
             When the model kept no labelled cells out of training.
         """
         calibration = self._require_calibration("Prediction sets")
-        probabilities = self.predict(adata, indices, soft=True, batch_size=batch_size)
-        sets = _conformal.prediction_sets(probabilities.to_numpy(), calibration.conformal_scores,
-                                          alpha)
-        return pd.DataFrame(sets, index=probabilities.index, columns=probabilities.columns)
+        _conformal.check_alpha(alpha)
+        adata, data = self._cell_data(adata, indices)
+        latent, logits, _ = _calibration.label_space(self.module, data,
+                                                     batch_size or settings.batch_size,
+                                                     self._device)
+        sets = _conformal.prediction_sets(
+            _calibration.softmax(logits, calibration.temperature),
+            _novelty.novelty_scores(latent, calibration), calibration.conformal_scores,
+            calibration.novelty_scores, alpha)
+        return pd.DataFrame(sets, index=adata.obs_names[data.indices],
+                            columns=list(self.label_classes))
 
     def get_novelty_scores(self, adata: AnnData | None = None, indices: list[int] | None = None,
                            batch_size: int | None = None) -> pd.Series:

@@ -63,3 +63,26 @@ def test_novelty_flags_the_type_nobody_labelled(open_set):
     confidence = model.predict(soft=True).max(axis=1).to_numpy()[unlabelled]
     # 0.90 measured here at 20 epochs; open_set.md gives NK a mean of 0.885 over seeds.
     assert auroc >= 0.85 and auroc > roc_auc_score(is_new, 1 - confidence)
+
+
+def test_confidence_reads_as_accuracy_on_held_out_labelled_cells(demo_path):
+    """ECE <= 0.03 (15 bins) on the labelled validation cells. Half the demo is held out: on
+    the default 10% (120 cells) a perfectly calibrated model shows an ECE of 0.036-0.060 by
+    chance alone (benchmarks/results/open_set.md), too noisy to test 0.03 against."""
+    import anndata
+
+    from fadvi_core._calibration import expected_calibration_error
+
+    adata = anndata.read_h5ad(demo_path)
+    FADVI.setup_anndata(adata, batch_key="batch", labels_key="cell_type")
+    scvi.settings.seed = 0
+    model = FADVI(adata)
+    model.train(max_epochs=20, batch_size=128, train_size=0.5)
+    cells = np.asarray(model.validation_indices_)
+    calibrated = model.predict(indices=cells, soft=True).to_numpy()
+    truth = adata.obs["cell_type"].astype(str).to_numpy()[cells]
+    classes = np.array([model.label_classes.index(t) for t in truth])
+    raw = rescale(calibrated, 1.0 / model.temperature_)
+    # 0.025 measured (raw softmax 0.29: the head is under-confident after 20 epochs).
+    assert expected_calibration_error(calibrated, classes) <= 0.03
+    assert expected_calibration_error(raw, classes) > 0.1

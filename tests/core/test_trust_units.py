@@ -12,7 +12,7 @@ import scvi
 from fadvi_core import FADVI, ModelFileError
 from fadvi_core._calibration import (CalibrationError, expected_calibration_error,
                                      fit_temperature, softmax)
-from fadvi_core._conformal import describe_sets, threshold
+from fadvi_core._conformal import describe_sets, prediction_sets, threshold
 
 from .conftest import SMALL, make_adata
 
@@ -38,6 +38,31 @@ def test_temperature_undoes_overconfident_logits():
     before = expected_calibration_error(softmax(overconfident), classes)
     after = expected_calibration_error(softmax(overconfident, temperature), classes)
     assert after < 0.03 < before
+
+
+def test_all_correct_validation_cells_do_not_drive_the_temperature_to_its_bound():
+    # 60 cells, every one right: the likelihood alone prefers T -> 0 (probabilities 0 or 1).
+    rng = np.random.default_rng(1)
+    classes = rng.integers(0, 3, size=60)
+    logits = rng.normal(size=(60, 3))
+    logits[np.arange(60), classes] += 3.0
+    temperature = fit_temperature(logits, classes)
+    assert 0.2 < temperature < 1.0
+    probabilities = softmax(logits, temperature)
+    assert probabilities.max(axis=1).min() < 0.99  # not every cell made certain
+
+
+def test_sets_keep_the_predicted_type_unless_the_cell_is_unlike_any():
+    probabilities = np.array([[0.55, 0.45, 0.0], [0.5, 0.3, 0.2], [0.9, 0.05, 0.05]])
+    novelty = np.array([0.01, 0.02, 0.9])
+    # Validation cells: most right (score 0), a few wrong with the true type at p = 0.4.
+    scores = np.r_[np.zeros(40), np.full(10, 0.6)]
+    validation_novelty = np.linspace(0.0, 0.1, 50)
+    sets = prediction_sets(probabilities, novelty, scores, validation_novelty, alpha=0.2)
+    assert sets.tolist() == [[True, True, False], [True, False, False], [False, False, False]]
+    # A file written before the gate: no set is emptied, the whole alpha goes to the class score.
+    ungated = prediction_sets(probabilities, novelty, scores, None, alpha=0.2)
+    assert ungated[:, 0].all()
 
 
 def test_conformal_threshold_is_the_finite_sample_quantile():
@@ -90,6 +115,9 @@ def _rewrite_metadata(path, change) -> None:
     lambda m: m["calibration"].update(conformal_scores=[0.1, 7.0]),
     lambda m: m["calibration"].update(class_means=[[1.0]]),
     lambda m: m["calibration"].pop("class_means"),
+    lambda m: m["calibration"].update(novelty_scores=[0.1]),
+    lambda m: m["calibration"].update(novelty_scores=m["calibration"]["conformal_scores"][:-1]
+                                      + [3.0]),
 ])
 def test_a_damaged_calibration_is_refused_on_load(trained, tmp_path, change):
     model, data = trained
@@ -97,6 +125,16 @@ def test_a_damaged_calibration_is_refused_on_load(trained, tmp_path, change):
     _rewrite_metadata(tmp_path / "fadvi_model.npz", change)
     with pytest.raises(ModelFileError, match="calibration"):
         FADVI.load(tmp_path, adata=data)
+
+
+def test_a_file_from_before_the_novelty_gate_still_gives_sets(trained, tmp_path):
+    model, data = trained
+    model.save(tmp_path)
+    _rewrite_metadata(tmp_path / "fadvi_model.npz",
+                      lambda m: m["calibration"].pop("novelty_scores"))
+    loaded = FADVI.load(tmp_path, adata=data)
+    assert loaded.calibration_.novelty_scores is None
+    assert (loaded.predict_sets(alpha=0.2).sum(axis=1) >= 1).all()
 
 
 def test_a_file_without_calibration_still_loads(trained, tmp_path):

@@ -29,7 +29,9 @@ class TrustPanel(QWidget):
         self.error_spin.setSuffix(" %")
         self.error_spin.setToolTip(
             "For cells of the labelled types, the set of possible types misses the true type for "
-            "at most this share of cells (measured on labelled cells held out from training).")
+            "at most this share of cells (measured on labelled cells held out from training). "
+            "The predicted type is always in the set unless the cell is unlike every labelled "
+            "type; then the set is empty.")
         self.controls = RunControls(["Flag as Unknown"],
                                     idle_text="Train a model with labelled cells first.",
                                     ready_text="Cells whose set is not exactly one type become "
