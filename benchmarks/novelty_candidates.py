@@ -6,6 +6,9 @@ cells; the hidden batch rotates with the seed)::
     PYTHONPATH=src .venv/bin/python benchmarks/novelty_candidates.py \
         ../shared/data/pbmc_symphony.h5ad 100 T_CD8,Mono_CD14,NK 0,1,2
 
+``share30`` (and ``share30+<w>cos``) is the score `_novelty` uses: the share of unlabelled cells
+among the 30 nearest training cells of the annotated batches (plus ``w`` times ``cos_means``).
+
 Results of the runs that chose the score: ``benchmarks/results/novelty_candidates.txt``.
 """
 import sys, time, numpy as np, anndata as ad, scvi
@@ -75,6 +78,20 @@ for held in types:
     zc = z - gm; mc = means - gm
     sc["cos_centered"] = 1-((zc/np.linalg.norm(zc,axis=1,keepdims=True))@(mc/np.linalg.norm(mc,axis=1,keepdims=True)).T).max(1)
     sc["knn_cos1"] = NearestNeighbors(n_neighbors=1).fit(zrn).kneighbors(zn)[0].mean(1)
+    # Share of unlabelled cells among the 30 nearest training cells of the annotated batches
+    # (what _novelty uses), alone and with the prototype distance added at a few weights.
+    batch_of = a.obs.batch.astype(str).to_numpy()
+    pool = np.intersect1d(m.train_indices_, np.flatnonzero(np.isin(batch_of, np.unique(batch_of[labels != "Unknown"]))))
+    near = NearestNeighbors(n_neighbors=30, algorithm="brute").fit(z[pool]).kneighbors(z)[1]
+    share = (labels[pool] == "Unknown")[near].mean(1)
+    sc["share30"] = share
+    for w in (1.0, 0.1, 0.01):
+        sc[f"share30+{w}cos"] = share + w * sc["cos_means"]
+    from sklearn.cluster import KMeans
+    protos = np.vstack([KMeans(3, n_init=3, random_state=0).fit(zrn[cr == k]).cluster_centers_
+                        if (cr == k).sum() >= 30 else zrn[cr == k].mean(0, keepdims=True)
+                        for k in range(K) if (cr == k).any()])
+    sc["cos_3protos"] = 1 - (zn @ (protos / np.linalg.norm(protos, axis=1, keepdims=True)).T).max(1)
     r = {k: roc_auc_score(y, v[ev]) for k,v in sc.items()}
     from scipy.stats import rankdata
     r["cos+energy"] = roc_auc_score(y, (rankdata(sc["cos_means"])+rankdata(energy))[ev])

@@ -15,7 +15,7 @@ T 0.88 and 0.024, with the same calibration error (0.009). With a few hundred ce
 prior's pull is negligible.
 
 `Calibration` holds everything fitted after training (the temperature, the conformal scores of
-`_conformal` and the class statistics and validation novelty of `_novelty`); it is saved in the
+`_conformal` and the prototypes and reference cells of `_novelty`); it is saved in the
 model file as JSON and checked with `Calibration.from_json` on load.
 """
 
@@ -30,6 +30,7 @@ from scipy.optimize import minimize_scalar
 from scvi import REGISTRY_KEYS
 
 from ._data import CellData, iterate_chunks
+from ._novelty import NeighbourReference
 
 MIN_CALIBRATION_CELLS = 10
 MAX_REFERENCE_CELLS = 20_000  # labelled training cells used for the novelty statistics
@@ -56,16 +57,21 @@ class Calibration:
         ``(n_classes, n_latent_l)`` mean of z_l per class over labelled training cells.
     n_reference_cells
         Labelled training cells behind ``class_means``.
-    novelty_scores
-        ``(n_calibration_cells,)`` sorted novelty scores of the held-out labelled cells, for
-        the gate of `_conformal.prediction_sets`; None in files written before the gate.
+    prototype_distances
+        ``(n_calibration_cells,)`` sorted distances of the held-out labelled cells to the
+        nearest prototype, for the gate of `_conformal.prediction_sets`; None in files written
+        before the gate.
+    neighbours
+        The reference cells of the novelty score's neighbour share; None in files written
+        before it (the score is then the prototype part alone).
     """
 
     temperature: float
     conformal_scores: np.ndarray
     class_means: np.ndarray
     n_reference_cells: int
-    novelty_scores: np.ndarray | None = None
+    prototype_distances: np.ndarray | None = None
+    neighbours: NeighbourReference | None = None
 
     def to_json(self) -> dict:
         """Plain JSON values for the model file."""
@@ -73,8 +79,10 @@ class Calibration:
                  "conformal_scores": [float(v) for v in self.conformal_scores],
                  "class_means": self.class_means.astype(float).tolist(),
                  "n_reference_cells": int(self.n_reference_cells)}
-        if self.novelty_scores is not None:
-            value["novelty_scores"] = [float(v) for v in self.novelty_scores]
+        if self.prototype_distances is not None:
+            value["prototype_distances"] = [float(v) for v in self.prototype_distances]
+        if self.neighbours is not None:
+            value["neighbours"] = self.neighbours.to_json()
         return value
 
     @classmethod
@@ -82,7 +90,7 @@ class Calibration:
         """Read and check a stored calibration; `ValueError` names what does not fit."""
         required = {"temperature", "conformal_scores", "class_means", "n_reference_cells"}
         if not isinstance(value, dict) or not required <= set(value) <= required | {
-                "novelty_scores"}:
+                "prototype_distances", "neighbours"}:
             raise ValueError("has the wrong entries")
         temperature = value["temperature"]
         low, high = (math.exp(bound) for bound in _LOG_T_BOUNDS)
@@ -98,14 +106,18 @@ class Calibration:
         n_reference = value["n_reference_cells"]
         if not isinstance(n_reference, int) or isinstance(n_reference, bool) or n_reference < 0:
             raise ValueError("has a negative or non-integer cell count")
-        novelty = None
-        if "novelty_scores" in value:
-            novelty = _numbers(value["novelty_scores"], "novelty scores", ndim=1)
-            if len(novelty) != len(scores) or ((novelty < 0) | (novelty > 2)).any():
-                raise ValueError("has novelty scores outside [0, 2] or not one per conformal "
-                                 "score")
-            novelty = np.sort(novelty)
-        return cls(float(temperature), np.sort(scores), means, n_reference, novelty)
+        distances = None
+        if "prototype_distances" in value:
+            distances = _numbers(value["prototype_distances"], "prototype distances", ndim=1)
+            if len(distances) != len(scores) or ((distances < 0) | (distances > 2)).any():
+                raise ValueError("has prototype distances outside [0, 2] or not one per "
+                                 "conformal score")
+            distances = np.sort(distances)
+        neighbours = None
+        if "neighbours" in value:
+            neighbours = NeighbourReference.from_json(value["neighbours"], n_latent_l=n_latent_l)
+        return cls(float(temperature), np.sort(scores), means, n_reference, distances,
+                   neighbours)
 
 
 def _numbers(value, what: str, *, ndim: int) -> np.ndarray:
@@ -194,9 +206,10 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
     """Fit the temperature, conformal scores and novelty statistics after training.
 
     Uses the labelled cells among ``validation_indices`` for the temperature, the conformal
-    scores and the validation novelty, and up to `MAX_REFERENCE_CELLS` labelled training cells
-    for the class prototypes. Classes without labelled training cells here (e.g. in a query)
-    keep the ``previous`` calibration's prototype. Returns None when fewer than
+    scores and the prototype distances, and up to `MAX_REFERENCE_CELLS` training cells of the
+    batches with labelled cells for the class prototypes (their labelled cells) and the
+    novelty's neighbour reference. Classes without labelled training cells here (e.g. in a
+    query) keep the ``previous`` calibration's prototype. Returns None when fewer than
     `MIN_CALIBRATION_CELLS` validation cells are labelled.
     """
     from . import _conformal, _novelty
@@ -212,9 +225,7 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
     temperature = fit_temperature(logits, classes)
     scores = np.sort(_conformal.true_class_scores(softmax(logits, temperature), classes))
     reference = data.subset(train_indices)
-    train_classes = module.label_classes_of(
-        reference.fields[REGISTRY_KEYS.LABELS_KEY][reference.indices]).cpu().numpy()
-    chosen = np.flatnonzero(train_classes >= 0)
+    chosen = _annotated_batch_cells(module, reference)
     if len(chosen) > MAX_REFERENCE_CELLS:
         chosen = np.sort(np.random.default_rng(seed).choice(chosen, MAX_REFERENCE_CELLS,
                                                             replace=False))
@@ -224,5 +235,15 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
     if previous is not None and previous.class_means.shape == means.shape:
         missing = ~means.any(axis=1)
         means[missing] = previous.class_means[missing]
-    novelty = np.sort(_novelty.distance_to_prototypes(latent, means))
-    return Calibration(temperature, scores, means, len(chosen), novelty)
+    distances = np.sort(_novelty.distance_to_prototypes(latent, means))
+    neighbours = NeighbourReference.draw(reference_latent, reference_classes < 0, seed)
+    return Calibration(temperature, scores, means, int((reference_classes >= 0).sum()),
+                       distances, neighbours)
+
+
+def _annotated_batch_cells(module, data: CellData) -> np.ndarray:
+    """Positions within ``data`` of its cells from batches where some cell is labelled."""
+    rows = data.indices
+    classes = module.label_classes_of(data.fields[REGISTRY_KEYS.LABELS_KEY][rows]).cpu().numpy()
+    batches = data.fields[REGISTRY_KEYS.BATCH_KEY][rows].reshape(-1).cpu().numpy()
+    return np.flatnonzero(np.isin(batches, batches[classes >= 0]))

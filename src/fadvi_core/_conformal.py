@@ -6,8 +6,9 @@ A cell's set is built from two scores, each calibrated on the labelled validatio
   predicted (top) class: the set holds the predicted class and every other class whose
   probability reaches ``1 - q``, with ``q`` the conformal quantile of the validation cells'
   scores for their true class at error rate ``alpha * (1 - NOVELTY_SHARE)``.
-- The novelty gate empties the set of a cell whose novelty score (`_novelty`) exceeds the
-  quantile of the validation cells' novelty scores at error rate ``alpha * NOVELTY_SHARE``.
+- The novelty gate empties the set of a cell whose cosine distance in z_l to the nearest class
+  prototype (`_novelty`) exceeds the quantile of the validation cells' distances at error rate
+  ``alpha * NOVELTY_SHARE``.
 
 For a cell exchangeable with the validation cells, each part misses the true class with
 probability at most its share of ``alpha``, so the set holds it with probability at least
@@ -73,20 +74,21 @@ def true_class_scores(probabilities: np.ndarray, classes: np.ndarray) -> np.ndar
     return class_scores(probabilities)[np.arange(len(classes)), classes]
 
 
-def prediction_sets(probabilities: np.ndarray, novelty: np.ndarray, scores: np.ndarray,
-                    novelty_scores: np.ndarray | None, alpha: float) -> np.ndarray:
+def prediction_sets(probabilities: np.ndarray, distances: np.ndarray, scores: np.ndarray,
+                    validation_distances: np.ndarray | None, alpha: float) -> np.ndarray:
     """Boolean ``(n_cells, n_classes)``: True where the class is in the cell's set.
 
-    ``scores`` and ``novelty_scores`` are the validation cells' true-class scores and novelty
-    scores. Without ``novelty_scores`` (model files from before the gate) the whole ``alpha``
-    goes to the class score and no set is emptied.
+    ``distances`` are the cells' distances to the nearest prototype; ``scores`` and
+    ``validation_distances`` the validation cells' true-class scores and distances. Without
+    ``validation_distances`` (model files from before the gate) the whole ``alpha`` goes to
+    the class score and no set is emptied.
     """
-    gate = novelty_scores is not None and len(novelty_scores) > 0
+    gate = validation_distances is not None and len(validation_distances) > 0
     q = threshold(scores, alpha * (1 - NOVELTY_SHARE) if gate else alpha)
     sets = class_scores(probabilities) <= q + _TOLERANCE
     if gate:
-        unlike_any = np.asarray(novelty) > threshold(novelty_scores, alpha * NOVELTY_SHARE) \
-            + _TOLERANCE
+        unlike_any = np.asarray(distances) > threshold(validation_distances,
+                                                       alpha * NOVELTY_SHARE) + _TOLERANCE
         sets[unlike_any] = False
     return sets
 

@@ -57,9 +57,9 @@ class TrustMixin:
 
         For cells of the types that were labelled, the set holds the true type for at least
         ``1 - alpha`` of cells (in expectation over the held-out labelled cells it was calibrated
-        on). The predicted type is always in the set, unless the cell's novelty score is above
-        what all but ``alpha / 5`` of the held-out labelled cells reach: then the set is empty,
-        a candidate for a type nobody labelled. A set with several types names the plausible
+        on). The predicted type is always in the set, unless the cell is farther from every
+        class prototype in z_l than all but ``alpha / 5`` of the held-out labelled cells: then
+        the set is empty, a candidate for a type nobody labelled. A set with several types names the plausible
         alternatives. `fadvi_core._conformal` gives the method and why.
 
         Parameters
@@ -88,8 +88,8 @@ class TrustMixin:
                                                      self._device)
         sets = _conformal.prediction_sets(
             _calibration.softmax(logits, calibration.temperature),
-            _novelty.novelty_scores(latent, calibration), calibration.conformal_scores,
-            calibration.novelty_scores, alpha)
+            _novelty.distance_to_prototypes(latent, calibration.class_means),
+            calibration.conformal_scores, calibration.prototype_distances, alpha)
         return pd.DataFrame(sets, index=adata.obs_names[data.indices],
                             columns=list(self.label_classes))
 
@@ -98,10 +98,12 @@ class TrustMixin:
         """How unlike every labelled cell type each cell is; higher means more likely a type
         that no labelled cell has.
 
-        The score is the cosine distance, in z_l, from the cell to the nearest class prototype
-        (the mean z_l of a class's labelled training cells), from 0 to 2; `fadvi_core._novelty`
-        says why it was chosen. It depends only on the model and the cell (no sampling), so
-        scores can be compared across files mapped onto the same model.
+        The score is the share of unlabelled cells among the cell's 30 nearest training cells in
+        z_l (from the batches where cells were labelled), plus a tenth of its cosine distance to
+        the nearest class prototype: from 0 to 1.2, near 1 where nobody labelled any cell
+        nearby. `fadvi_core._novelty` says why it was chosen. It depends only on the model and
+        the cell (no sampling), so scores can be compared across files mapped onto the same
+        model.
 
         Returns
         -------

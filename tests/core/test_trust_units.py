@@ -115,9 +115,13 @@ def _rewrite_metadata(path, change) -> None:
     lambda m: m["calibration"].update(conformal_scores=[0.1, 7.0]),
     lambda m: m["calibration"].update(class_means=[[1.0]]),
     lambda m: m["calibration"].pop("class_means"),
-    lambda m: m["calibration"].update(novelty_scores=[0.1]),
-    lambda m: m["calibration"].update(novelty_scores=m["calibration"]["conformal_scores"][:-1]
-                                      + [3.0]),
+    lambda m: m["calibration"].update(prototype_distances=[0.1]),
+    lambda m: m["calibration"].update(
+        prototype_distances=m["calibration"]["conformal_scores"][:-1] + [3.0]),
+    lambda m: m["calibration"]["neighbours"].update(n_cells=10**9),
+    lambda m: m["calibration"]["neighbours"].update(latent="not base64!"),
+    lambda m: m["calibration"]["neighbours"].update(unlabelled="AgI="),  # bytes 2, 2
+
 ])
 def test_a_damaged_calibration_is_refused_on_load(trained, tmp_path, change):
     model, data = trained
@@ -127,14 +131,20 @@ def test_a_damaged_calibration_is_refused_on_load(trained, tmp_path, change):
         FADVI.load(tmp_path, adata=data)
 
 
-def test_a_file_from_before_the_novelty_gate_still_gives_sets(trained, tmp_path):
+def test_a_file_from_before_the_novelty_gate_still_gives_sets_and_scores(trained, tmp_path):
     model, data = trained
     model.save(tmp_path)
-    _rewrite_metadata(tmp_path / "fadvi_model.npz",
-                      lambda m: m["calibration"].pop("novelty_scores"))
+
+    def as_before(metadata):
+        metadata["calibration"].pop("prototype_distances")
+        metadata["calibration"].pop("neighbours")
+
+    _rewrite_metadata(tmp_path / "fadvi_model.npz", as_before)
     loaded = FADVI.load(tmp_path, adata=data)
-    assert loaded.calibration_.novelty_scores is None
+    assert loaded.calibration_.prototype_distances is None
     assert (loaded.predict_sets(alpha=0.2).sum(axis=1) >= 1).all()
+    scores = loaded.get_novelty_scores()  # the prototype part alone
+    assert scores.between(0, 0.2).all() and scores.nunique() > 1
 
 
 def test_a_file_without_calibration_still_loads(trained, tmp_path):
@@ -207,3 +217,23 @@ def test_class_contrast_baselines_credit_only_what_the_cell_has_more_of(trained)
     with pytest.raises(ValueError, match="not a known baseline"):
         model.predict(indices=cells, interpretability="ig",
                       interpretability_args={"baselines": "mean"})
+
+
+def test_novelty_is_high_where_nobody_labelled_a_cell_nearby():
+    from fadvi_core._calibration import Calibration
+    from fadvi_core._novelty import NeighbourReference, novelty_scores
+
+    rng = np.random.default_rng(0)
+    labelled = rng.normal(loc=(5.0, 0.0), size=(200, 2))
+    unlabelled_type = rng.normal(loc=(5.0, 4.0), size=(100, 2))  # beside it, never labelled
+    reference = NeighbourReference.draw(np.vstack([labelled, unlabelled_type]),
+                                        np.r_[np.zeros(200, bool), np.ones(100, bool)], seed=0)
+    calibration = Calibration(1.0, np.zeros(20), labelled.mean(axis=0, keepdims=True), 200,
+                              None, reference)
+    cells = np.array([[5.0, 0.0], [5.0, 4.0], [5.2, -0.3]])
+    scores = novelty_scores(cells, calibration)
+    assert scores[1] > 0.9 and scores[0] < 0.1 and scores[2] < 0.1
+    # The stored reference reads back exactly.
+    again = NeighbourReference.from_json(reference.to_json(), n_latent_l=2)
+    assert np.array_equal(again.latent, reference.latent)
+    assert np.array_equal(again.unlabelled, reference.unlabelled)

@@ -38,8 +38,8 @@ HEADER_TIPS = {
     "Cell": "The cell's name (obs index).",
     "Set": "Every cell type the cell may be at the Error rate dock's error rate; "
            "empty: like no labelled type.",
-    "Novelty": "How unlike every labelled cell type the cell is (higher: more likely a type "
-               "no labelled cell has).",
+    "Novelty": "How unlike every labelled cell type the cell is, 0 to 1.2 (near 1: in the "
+               "batches you annotated, nobody labelled any cell like it).",
 }
 #: The roles ``data`` answers; views ask for several more per cell.
 _ROLES = frozenset({Qt.DisplayRole, Qt.ForegroundRole, Qt.TextAlignmentRole})
