@@ -6,8 +6,9 @@ cells; the hidden batch rotates with the seed)::
     PYTHONPATH=src .venv/bin/python benchmarks/novelty_candidates.py \
         ../shared/data/pbmc_symphony.h5ad 100 T_CD8,Mono_CD14,NK 0,1,2
 
-``share30`` (and ``share30+<w>cos``) is the score `_novelty` uses: the share of unlabelled cells
-among the 30 nearest training cells of the annotated batches (plus ``w`` times ``cos_means``).
+``share30`` (and ``share30+<w>cos``): the share of unlabelled cells among the 30 nearest
+training cells of the annotated batches in z_l (plus ``w`` times ``cos_means``);
+``share30_lb+0.1cos``, the score `_novelty` uses, looks for the neighbours in z_l and z_b.
 
 Results of the runs that chose the score: ``benchmarks/results/novelty_candidates.txt``.
 """
@@ -35,7 +36,7 @@ for held in types:
     t=time.time(); m.train(max_epochs=epochs, batch_size=128); tt=time.time()-t
     from fadvi_core._data import CellData
     data = CellData(m.adata_manager)
-    z, logits, cls = label_space(m.module, data, 1024, m._device)
+    z, _, logits, cls = label_space(m.module, data, 1024, m._device)
     novel = (a.obs.cell_type.to_numpy() == held)
     ev = (labels == "Unknown")  # unlabelled cells: the hidden batch + novel type
     y = novel[ev]
@@ -87,6 +88,9 @@ for held in types:
     sc["share30"] = share
     for w in (1.0, 0.1, 0.01):
         sc[f"share30+{w}cos"] = share + w * sc["cos_means"]
+    zlb = np.hstack([z, m.get_latent_representation(representation="b")])
+    near_lb = NearestNeighbors(n_neighbors=30, algorithm="brute").fit(zlb[pool]).kneighbors(zlb)[1]
+    sc["share30_lb+0.1cos"] = (labels[pool] == "Unknown")[near_lb].mean(1) + 0.1 * sc["cos_means"]
     from sklearn.cluster import KMeans
     protos = np.vstack([KMeans(3, n_init=3, random_state=0).fit(zrn[cr == k]).cluster_centers_
                         if (cr == k).sum() >= 30 else zrn[cr == k].mean(0, keepdims=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -86,7 +87,8 @@ class Calibration:
         return value
 
     @classmethod
-    def from_json(cls, value, *, n_classes: int, n_latent_l: int) -> Calibration:
+    def from_json(cls, value, *, n_classes: int, n_latent_l: int,
+                  n_latent_b: int) -> Calibration:
         """Read and check a stored calibration; `ValueError` names what does not fit."""
         required = {"temperature", "conformal_scores", "class_means", "n_reference_cells"}
         if not isinstance(value, dict) or not required <= set(value) <= required | {
@@ -115,7 +117,8 @@ class Calibration:
             distances = np.sort(distances)
         neighbours = None
         if "neighbours" in value:
-            neighbours = NeighbourReference.from_json(value["neighbours"], n_latent_l=n_latent_l)
+            neighbours = NeighbourReference.from_json(value["neighbours"],
+                                                      n_dims=n_latent_l + n_latent_b)
         return cls(float(temperature), np.sort(scores), means, n_reference, distances,
                    neighbours)
 
@@ -132,21 +135,39 @@ def _numbers(value, what: str, *, ndim: int) -> np.ndarray:
     return array
 
 
+class CellSpaces(NamedTuple):
+    """What the trust methods read from a cell: z_l means ``(n_cells, n_latent_l)``, z_b means
+    ``(n_cells, n_latent_b)`` (None unless asked for), label-head logits
+    ``(n_cells, n_classes)`` and the class index of each cell's label ``(n_cells,)`` (-1 where
+    unlabelled)."""
+
+    z_l: np.ndarray
+    z_b: np.ndarray | None
+    logits: np.ndarray
+    classes: np.ndarray
+
+
 @torch.no_grad()
 def label_space(module, data: CellData, batch_size: int, device, progress_callback=None,
-                should_stop=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """z_l means ``(n_cells, n_latent_l)``, label-head logits ``(n_cells, n_classes)`` and the
-    class index of each cell's label ``(n_cells,)`` (-1 where unlabelled)."""
+                should_stop=None, *, with_batch_space: bool = False) -> CellSpaces:
+    """z_l, logits and label classes of the cells in ``data`` (and z_b ``with_batch_space``)."""
     module.eval()
-    latents, logits, classes = [], [], []
+    parts: dict[str, list] = {"l": [], "b": [], "logits": [], "classes": []}
     for tensors in iterate_chunks(data, batch_size, device, progress_callback, should_stop):
-        loc, _ = module.encoder.forward_one(module.encoder_input(tensors[REGISTRY_KEYS.X_KEY]),
-                                            "l")
-        latents.append(loc.cpu())
-        logits.append(module.label_head(loc).cpu())
-        classes.append(module.label_classes_of(tensors[REGISTRY_KEYS.LABELS_KEY]).cpu())
-    return (torch.cat(latents).numpy().astype(np.float64),
-            torch.cat(logits).numpy().astype(np.float64), torch.cat(classes).numpy())
+        x = module.encoder_input(tensors[REGISTRY_KEYS.X_KEY])
+        loc, _ = module.encoder.forward_one(x, "l")
+        parts["l"].append(loc.cpu())
+        if with_batch_space:
+            parts["b"].append(module.encoder.forward_one(x, "b")[0].cpu())
+        parts["logits"].append(module.label_head(loc).cpu())
+        parts["classes"].append(module.label_classes_of(tensors[REGISTRY_KEYS.LABELS_KEY]).cpu())
+
+    def joined(name: str) -> np.ndarray:
+        return torch.cat(parts[name]).numpy()
+
+    return CellSpaces(joined("l").astype(np.float64),
+                      joined("b").astype(np.float64) if with_batch_space else None,
+                      joined("logits").astype(np.float64), joined("classes"))
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -216,8 +237,8 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
 
     if len(validation_indices) == 0:
         return None
-    latent, logits, classes = label_space(module, data.subset(validation_indices), batch_size,
-                                          device)
+    latent, _, logits, classes = label_space(module, data.subset(validation_indices),
+                                             batch_size, device)
     labelled = classes >= 0
     if labelled.sum() < MIN_CALIBRATION_CELLS:
         return None
@@ -229,14 +250,16 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
     if len(chosen) > MAX_REFERENCE_CELLS:
         chosen = np.sort(np.random.default_rng(seed).choice(chosen, MAX_REFERENCE_CELLS,
                                                             replace=False))
-    reference_latent, _, reference_classes = label_space(module, reference.subset(chosen),
-                                                         batch_size, device)
-    means = _novelty.class_statistics(reference_latent, reference_classes, logits.shape[1])
+    spaces = label_space(module, reference.subset(chosen), batch_size, device,
+                         with_batch_space=True)
+    reference_classes = spaces.classes
+    means = _novelty.class_statistics(spaces.z_l, reference_classes, logits.shape[1])
     if previous is not None and previous.class_means.shape == means.shape:
         missing = ~means.any(axis=1)
         means[missing] = previous.class_means[missing]
     distances = np.sort(_novelty.distance_to_prototypes(latent, means))
-    neighbours = NeighbourReference.draw(reference_latent, reference_classes < 0, seed)
+    neighbours = NeighbourReference.draw(_novelty.neighbour_space(spaces.z_l, spaces.z_b),
+                                         reference_classes < 0, seed)
     return Calibration(temperature, scores, means, int((reference_classes >= 0).sum()),
                        distances, neighbours)
 

@@ -245,7 +245,8 @@ class SaveLoadMixin:
         _restore_history(model, metadata)
         model.calibration_ = _schema.check_calibration(
             metadata, n_classes=len(model.label_classes),
-            n_latent_l=model.module.label_head.net[0].in_features)
+            n_latent_l=model.module.label_head.net[0].in_features,
+            n_latent_b=model.module.batch_head.net[0].in_features)
         return model
 
     @classmethod

@@ -170,7 +170,7 @@ def check_history(metadata: dict) -> None:
         _fail("stop_reason", "is not a known reason for the end of training")
 
 
-def check_calibration(metadata: dict, *, n_classes: int, n_latent_l: int):
+def check_calibration(metadata: dict, *, n_classes: int, n_latent_l: int, n_latent_b: int):
     """The stored calibration (temperature, conformal scores, class statistics), or None.
 
     Files written before calibration existed have none; the model then predicts the raw
@@ -182,7 +182,8 @@ def check_calibration(metadata: dict, *, n_classes: int, n_latent_l: int):
     if value is None:
         return None
     try:
-        return Calibration.from_json(value, n_classes=n_classes, n_latent_l=n_latent_l)
+        return Calibration.from_json(value, n_classes=n_classes, n_latent_l=n_latent_l,
+                                     n_latent_b=n_latent_b)
     except ValueError as error:
         _fail("the calibration", str(error))
 

@@ -83,9 +83,9 @@ class TrustMixin:
         calibration = self._require_calibration("Prediction sets")
         _conformal.check_alpha(alpha)
         adata, data = self._cell_data(adata, indices)
-        latent, logits, _ = _calibration.label_space(self.module, data,
-                                                     batch_size or settings.batch_size,
-                                                     self._device)
+        latent, _, logits, _ = _calibration.label_space(self.module, data,
+                                                        batch_size or settings.batch_size,
+                                                        self._device)
         sets = _conformal.prediction_sets(
             _calibration.softmax(logits, calibration.temperature),
             _novelty.distance_to_prototypes(latent, calibration.class_means),
@@ -99,8 +99,8 @@ class TrustMixin:
         that no labelled cell has.
 
         The score is the share of unlabelled cells among the cell's 30 nearest training cells in
-        z_l (from the batches where cells were labelled), plus a tenth of its cosine distance to
-        the nearest class prototype: from 0 to 1.2, near 1 where nobody labelled any cell
+        z_l and z_b (from the batches where cells were labelled), plus a tenth of its cosine
+        distance in z_l to the nearest class prototype: from 0 to 1.2, near 1 where nobody labelled any cell
         nearby. `fadvi_core._novelty` says why it was chosen. It depends only on the model and
         the cell (no sampling), so scores can be compared across files mapped onto the same
         model.
@@ -116,9 +116,10 @@ class TrustMixin:
         """
         calibration = self._require_calibration("Novelty scores")
         adata, data = self._cell_data(adata, indices)
-        latent, _, _ = _calibration.label_space(self.module, data,
-                                                batch_size or settings.batch_size, self._device)
-        scores = _novelty.novelty_scores(latent, calibration)
+        z_l, z_b, _, _ = _calibration.label_space(
+            self.module, data, batch_size or settings.batch_size, self._device,
+            with_batch_space=calibration.neighbours is not None)
+        scores = _novelty.novelty_scores(z_l, z_b, calibration)
         return pd.Series(scores, index=adata.obs_names[data.indices], name="fadvi_novelty")
 
     def get_disentanglement_report(self, *, seed: int = 0,

@@ -47,9 +47,18 @@ def test_prediction_sets_cover_seen_types_of_a_hidden_batch(open_set):
     sets = model.predict_sets(indices=target, alpha=0.1)
     assert list(sets.columns) == model.label_classes
     covered = [sets.iloc[i][truth[cell]] for i, cell in enumerate(target)]
-    # The guarantee is "at least 1 - alpha" for cells like the held-out labelled ones; a batch
-    # the model finds easier is covered more often (0.99 measured), never much less.
+    # The guarantee is "at least 1 - alpha" for cells like the held-out labelled ones. The
+    # predicted type is always in a set that is not empty, so a batch the model classifies
+    # well is covered more often (0.97 measured), never much less.
     assert np.mean(covered) >= 0.9 - 0.02
+
+
+def test_empty_sets_mark_the_type_nobody_labelled(open_set):
+    model, adata, truth, _ = open_set
+    empty = model.predict_sets(alpha=0.1).sum(axis=1).to_numpy() == 0
+    seen_hidden = (adata.obs["batch"].to_numpy() == HIDDEN_BATCH) & (truth != UNSEEN_TYPE)
+    # 0.53 of NK cells measured, against 0.03 of the hidden batch's cells of labelled types.
+    assert empty[truth == UNSEEN_TYPE].mean() > 0.3 > 0.1 > empty[seen_hidden].mean()
 
 
 def test_novelty_flags_the_type_nobody_labelled(open_set):
@@ -61,8 +70,8 @@ def test_novelty_flags_the_type_nobody_labelled(open_set):
     is_new = truth[unlabelled] == UNSEEN_TYPE
     auroc = roc_auc_score(is_new, scores.to_numpy()[unlabelled])
     confidence = model.predict(soft=True).max(axis=1).to_numpy()[unlabelled]
-    # 0.90 measured here at 20 epochs; open_set.md gives NK a mean of 0.885 over seeds.
-    assert auroc >= 0.85 and auroc > roc_auc_score(is_new, 1 - confidence)
+    # 0.990 measured here at 20 epochs (prototype distance alone: 0.90; 1 - max p: 0.63).
+    assert auroc >= 0.95 and auroc > roc_auc_score(is_new, 1 - confidence)
 
 
 def test_confidence_reads_as_accuracy_on_held_out_labelled_cells(demo_path):

@@ -228,12 +228,12 @@ def test_novelty_is_high_where_nobody_labelled_a_cell_nearby():
     unlabelled_type = rng.normal(loc=(5.0, 4.0), size=(100, 2))  # beside it, never labelled
     reference = NeighbourReference.draw(np.vstack([labelled, unlabelled_type]),
                                         np.r_[np.zeros(200, bool), np.ones(100, bool)], seed=0)
-    calibration = Calibration(1.0, np.zeros(20), labelled.mean(axis=0, keepdims=True), 200,
-                              None, reference)
+    calibration = Calibration(1.0, np.zeros(20), labelled[:, :1].mean(axis=0, keepdims=True),
+                              200, None, reference)
     cells = np.array([[5.0, 0.0], [5.0, 4.0], [5.2, -0.3]])
-    scores = novelty_scores(cells, calibration)
+    scores = novelty_scores(cells[:, :1], cells[:, 1:], calibration)  # as z_l, z_b
     assert scores[1] > 0.9 and scores[0] < 0.1 and scores[2] < 0.1
     # The stored reference reads back exactly.
-    again = NeighbourReference.from_json(reference.to_json(), n_latent_l=2)
+    again = NeighbourReference.from_json(reference.to_json(), n_dims=2)
     assert np.array_equal(again.latent, reference.latent)
     assert np.array_equal(again.unlabelled, reference.unlabelled)
