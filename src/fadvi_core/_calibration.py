@@ -227,9 +227,9 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
     """Fit the temperature, conformal scores and novelty statistics after training.
 
     Uses the labelled cells among ``validation_indices`` for the temperature, the conformal
-    scores and the prototype distances, and up to `MAX_REFERENCE_CELLS` training cells of the
-    batches with labelled cells for the class prototypes (their labelled cells) and the
-    novelty's neighbour reference. Classes without labelled training cells here (e.g. in a
+    scores and the prototype distances, up to `MAX_REFERENCE_CELLS` labelled training cells for
+    the class prototypes, and up to `_novelty.MAX_NEIGHBOUR_REFERENCE` training cells of the
+    batches with labelled cells for the novelty's neighbour reference. Classes without labelled training cells here (e.g. in a
     query) keep the ``previous`` calibration's prototype. Returns None when fewer than
     `MIN_CALIBRATION_CELLS` validation cells are labelled.
     """
@@ -246,27 +246,38 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
     temperature = fit_temperature(logits, classes)
     scores = np.sort(_conformal.true_class_scores(softmax(logits, temperature), classes))
     reference = data.subset(train_indices)
-    chosen = _annotated_batch_cells(module, reference)
-    if len(chosen) > MAX_REFERENCE_CELLS:
-        chosen = np.sort(np.random.default_rng(seed).choice(chosen, MAX_REFERENCE_CELLS,
-                                                            replace=False))
+    annotated, labelled = _annotated_batch_cells(module, reference)
+    rng = np.random.default_rng(seed)
+    for_prototypes = _at_most(labelled, MAX_REFERENCE_CELLS, rng)
+    for_neighbours = _at_most(annotated, _novelty.MAX_NEIGHBOUR_REFERENCE, rng)
+    chosen = np.union1d(for_prototypes, for_neighbours)
     spaces = label_space(module, reference.subset(chosen), batch_size, device,
                          with_batch_space=True)
-    reference_classes = spaces.classes
-    means = _novelty.class_statistics(spaces.z_l, reference_classes, logits.shape[1])
+    in_prototypes, in_neighbours = np.isin(chosen, for_prototypes), np.isin(chosen, for_neighbours)
+    means = _novelty.class_statistics(spaces.z_l[in_prototypes], spaces.classes[in_prototypes],
+                                      logits.shape[1])
     if previous is not None and previous.class_means.shape == means.shape:
         missing = ~means.any(axis=1)
         means[missing] = previous.class_means[missing]
     distances = np.sort(_novelty.distance_to_prototypes(latent, means))
-    neighbours = NeighbourReference.draw(_novelty.neighbour_space(spaces.z_l, spaces.z_b),
-                                         reference_classes < 0, seed)
-    return Calibration(temperature, scores, means, int((reference_classes >= 0).sum()),
-                       distances, neighbours)
+    neighbours = NeighbourReference.draw(
+        _novelty.neighbour_space(spaces.z_l[in_neighbours], spaces.z_b[in_neighbours]),
+        spaces.classes[in_neighbours] < 0, seed)
+    return Calibration(temperature, scores, means, len(for_prototypes), distances, neighbours)
 
 
-def _annotated_batch_cells(module, data: CellData) -> np.ndarray:
-    """Positions within ``data`` of its cells from batches where some cell is labelled."""
+def _at_most(positions: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``positions``, or ``n`` of them drawn with ``rng`` (sorted)."""
+    if len(positions) <= n:
+        return positions
+    return np.sort(rng.choice(positions, n, replace=False))
+
+
+def _annotated_batch_cells(module, data: CellData) -> tuple[np.ndarray, np.ndarray]:
+    """Positions within ``data`` of its cells from batches where some cell is labelled, and of
+    its labelled cells."""
     rows = data.indices
     classes = module.label_classes_of(data.fields[REGISTRY_KEYS.LABELS_KEY][rows]).cpu().numpy()
     batches = data.fields[REGISTRY_KEYS.BATCH_KEY][rows].reshape(-1).cpu().numpy()
-    return np.flatnonzero(np.isin(batches, batches[classes >= 0]))
+    return (np.flatnonzero(np.isin(batches, batches[classes >= 0])),
+            np.flatnonzero(classes >= 0))
