@@ -34,7 +34,7 @@ from ._data import CellData, iterate_chunks
 from ._novelty import NeighbourReference
 
 MIN_CALIBRATION_CELLS = 10
-MAX_REFERENCE_CELLS = 20_000  # labelled training cells used for the novelty statistics
+MAX_REFERENCE_CELLS = 20_000  # labelled training cells behind the class prototypes
 _LOG_T_BOUNDS = (-4.0, 4.0)  # temperatures from 0.02 to 55
 _LOG_T_PRIOR_SD = 1.0  # log T ~ N(0, 1): T within 0.37-2.7 a priori, at one standard deviation
 
@@ -229,8 +229,9 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
     Uses the labelled cells among ``validation_indices`` for the temperature, the conformal
     scores and the prototype distances, up to `MAX_REFERENCE_CELLS` labelled training cells for
     the class prototypes, and up to `_novelty.MAX_NEIGHBOUR_REFERENCE` training cells of the
-    batches with labelled cells for the novelty's neighbour reference. Classes without labelled training cells here (e.g. in a
-    query) keep the ``previous`` calibration's prototype. Returns None when fewer than
+    batches with labelled cells for the novelty's neighbour reference (each drawn at random
+    with ``seed`` when there are more). Classes without labelled training cells here (e.g. in
+    a query) keep the ``previous`` calibration's prototype. Returns None when fewer than
     `MIN_CALIBRATION_CELLS` validation cells are labelled.
     """
     from . import _conformal, _novelty
@@ -260,9 +261,9 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
         missing = ~means.any(axis=1)
         means[missing] = previous.class_means[missing]
     distances = np.sort(_novelty.distance_to_prototypes(latent, means))
-    neighbours = NeighbourReference.draw(
+    neighbours = NeighbourReference.from_cells(
         _novelty.neighbour_space(spaces.z_l[in_neighbours], spaces.z_b[in_neighbours]),
-        spaces.classes[in_neighbours] < 0, seed)
+        spaces.classes[in_neighbours] < 0)
     return Calibration(temperature, scores, means, len(for_prototypes), distances, neighbours)
 
 

@@ -59,14 +59,12 @@ class NeighbourReference:
     unlabelled: np.ndarray
 
     @classmethod
-    def draw(cls, latent: np.ndarray, unlabelled: np.ndarray, seed: int) -> NeighbourReference:
-        """At most `MAX_NEIGHBOUR_REFERENCE` of the given cells, drawn with ``seed``."""
-        chosen = np.arange(len(latent))
-        if len(chosen) > MAX_NEIGHBOUR_REFERENCE:
-            chosen = np.sort(np.random.default_rng(seed).choice(
-                chosen, MAX_NEIGHBOUR_REFERENCE, replace=False))
-        return cls(np.ascontiguousarray(latent[chosen], dtype="<f4"),
-                   np.asarray(unlabelled[chosen], dtype=bool))
+    def from_cells(cls, latent: np.ndarray, unlabelled: np.ndarray) -> NeighbourReference:
+        """The reference of these cells (at most `MAX_NEIGHBOUR_REFERENCE`)."""
+        if len(latent) > MAX_NEIGHBOUR_REFERENCE:
+            raise ValueError(f"At most {MAX_NEIGHBOUR_REFERENCE} reference cells, got "
+                             f"{len(latent)}.")
+        return cls(np.ascontiguousarray(latent, dtype="<f4"), np.asarray(unlabelled, dtype=bool))
 
     def to_json(self) -> dict:
         """Little-endian float32 and uint8 bytes as base64 text: exact and compact."""

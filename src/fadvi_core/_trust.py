@@ -59,8 +59,8 @@ class TrustMixin:
         ``1 - alpha`` of cells (in expectation over the held-out labelled cells it was calibrated
         on). The predicted type is always in the set, unless the cell is farther from every
         class prototype in z_l than all but ``alpha / 5`` of the held-out labelled cells: then
-        the set is empty, a candidate for a type nobody labelled. A set with several types names the plausible
-        alternatives. `fadvi_core._conformal` gives the method and why.
+        the set is empty, a candidate for a type nobody labelled. A set with several types
+        names the plausible alternatives. `fadvi_core._conformal` gives the method and why.
 
         Parameters
         ----------
@@ -100,10 +100,10 @@ class TrustMixin:
 
         The score is the share of unlabelled cells among the cell's 30 nearest training cells in
         z_l and z_b (from the batches where cells were labelled), plus a tenth of its cosine
-        distance in z_l to the nearest class prototype: from 0 to 1.2, near 1 where nobody labelled any cell
-        nearby. `fadvi_core._novelty` says why it was chosen. It depends only on the model and
-        the cell (no sampling), so scores can be compared across files mapped onto the same
-        model.
+        distance in z_l to the nearest class prototype: from 0 to 1.2, near 1 where nobody
+        labelled any cell nearby. `fadvi_core._novelty` says why it was chosen. It depends only
+        on the model and the cell (no sampling), so scores can be compared across files mapped
+        onto the same model.
 
         Returns
         -------

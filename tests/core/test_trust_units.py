@@ -226,8 +226,8 @@ def test_novelty_is_high_where_nobody_labelled_a_cell_nearby():
     rng = np.random.default_rng(0)
     labelled = rng.normal(loc=(5.0, 0.0), size=(200, 2))
     unlabelled_type = rng.normal(loc=(5.0, 4.0), size=(100, 2))  # beside it, never labelled
-    reference = NeighbourReference.draw(np.vstack([labelled, unlabelled_type]),
-                                        np.r_[np.zeros(200, bool), np.ones(100, bool)], seed=0)
+    reference = NeighbourReference.from_cells(np.vstack([labelled, unlabelled_type]),
+                                              np.r_[np.zeros(200, bool), np.ones(100, bool)])
     calibration = Calibration(1.0, np.zeros(20), labelled[:, :1].mean(axis=0, keepdims=True),
                               200, None, reference)
     cells = np.array([[5.0, 0.0], [5.0, 4.0], [5.2, -0.3]])
