@@ -42,9 +42,9 @@ def parse_args(argv=None):
     p.add_argument("--datasets", nargs="+", default=list(C.DATASETS), choices=C.DATASETS)
     p.add_argument("--methods", nargs="+", default=list(C.METHODS), choices=C.METHODS)
     p.add_argument("--hide-batch", nargs="*", default=[], metavar="DATASET=BATCH",
-                   help="batch whose labels are hidden, per dataset; default "
-                        + ", ".join(f"{k}={v}" for k, v in C.DEFAULT_HIDDEN.items())
-                        + " (the 5' chemistry, the other batches being 3')")
+                   help="batch whose labels are hidden, per dataset; default: the 5' chemistry "
+                        "of the PBMC files (the other batches being 3') and each mouse in turn "
+                        "on the pancreas")
     p.add_argument("--max-epochs", type=int, default=100)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for all methods")
@@ -151,6 +151,25 @@ def run_peers(base, hidden_idx, latents: dict, seed: int) -> list[dict]:
     return rows, scib
 
 
+def run_seed(base, hidden_idx, args, seed, name) -> list[dict]:
+    """Every method and peer on one direction and seed; prints each row as it ends."""
+    latents, seed_runs = {}, []
+    for method in args.methods:
+        res, latents[method] = run_one(method, base, hidden_idx, args, seed)
+        res.update(dataset=name, method=method, seed=seed)
+        seed_runs.append(res)
+    if not args.no_peers:
+        peer_rows, scib = run_peers(base, hidden_idx, latents, seed)
+        for res in seed_runs:
+            res.update({f"scib_{k}": v for k, v in zip(
+                ("bio", "batch", "total"), scib[res["method"]].values())})
+        seed_runs += [dict(r, dataset=name) for r in peer_rows]
+    for res in seed_runs:
+        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
+                          for k, v in res.items() if k != "per_class_accuracy"}), flush=True)
+    return seed_runs
+
+
 def summarise(runs, datasets, methods) -> dict:
     metrics = ["accuracy", "balanced_accuracy", "macro_f1", "scib_bio", "scib_batch",
                "scib_total", "silhouette_label", "silhouette_batch",
@@ -243,32 +262,23 @@ def main(argv=None) -> None:
             raise SystemExit(f"--hide-batch expects DATASET=BATCH with DATASET in {C.DATASETS}; "
                              f"got {item!r}.")
         hidden_choice[ds] = batch
+    chosen = {item.partition("=")[0] for item in args.hide_batch}
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     environment = C.versions()  # at the start: the code the run imports
     t_start = time.perf_counter()
     runs, datasets = [], {}
     for ds in args.datasets:
-        base = C.load_dataset(ds, n_top_genes=args.n_top_genes)
-        hidden_idx = C.hide_batch(base, hidden_choice[ds])
-        datasets[ds] = {"hidden_batch": hidden_choice[ds], "n_hidden": int(hidden_idx.size),
-                        "n_cells": int(base.n_obs), "n_genes": int(base.n_vars)}
-        for seed in args.seeds:
-            latents, seed_runs = {}, []
-            for method in args.methods:
-                res, latents[method] = run_one(method, base, hidden_idx, args, seed)
-                res.update(dataset=ds, method=method, seed=seed)
-                seed_runs.append(res)
-            if not args.no_peers:
-                peer_rows, scib = run_peers(base, hidden_idx, latents, seed)
-                for res in seed_runs:
-                    res.update({f"scib_{k}": v for k, v in zip(
-                        ("bio", "batch", "total"), scib[res["method"]].values())})
-                seed_runs += [dict(r, dataset=ds) for r in peer_rows]
-            for res in seed_runs:
-                runs.append(res)
-                print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
-                                  for k, v in res.items() if k != "per_class_accuracy"}),
-                      flush=True)
+        dataset = C.load_dataset(ds, n_top_genes=args.n_top_genes)
+        hidden_batches = [hidden_choice[ds]] if ds in chosen else C.hidden_batches(ds)
+        for batch in hidden_batches:
+            # One entry per direction: "baron_mouse_pancreas/mouse2" where a file has two.
+            name = ds if len(hidden_batches) == 1 else f"{ds}/{batch}"
+            base = dataset.copy()
+            hidden_idx = C.hide_batch(base, batch)
+            datasets[name] = {"hidden_batch": batch, "n_hidden": int(hidden_idx.size),
+                              "n_cells": int(base.n_obs), "n_genes": int(base.n_vars)}
+            for seed in args.seeds:
+                runs += run_seed(base, hidden_idx, args, seed, name)
     result = {
         "command": C.command_line(),
         "started": started,
@@ -276,7 +286,7 @@ def main(argv=None) -> None:
         "config": vars(args) | {"hidden": hidden_choice},
         "versions": environment,
         "datasets": datasets,
-        "summary": summarise(runs, args.datasets, args.methods),
+        "summary": summarise(runs, list(datasets), args.methods),
         "runs": runs,
     }
     out = Path(args.out)

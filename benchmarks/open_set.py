@@ -153,7 +153,8 @@ def write_markdown(path: Path, result: dict) -> None:
     lines = ["# Open-set annotation: flagging a cell type nobody labelled", "",
              f"Command: `{result['command']}`", "",
              f"Each held-out type never labelled, labels of one batch hidden "
-             f"({', '.join(f'{k}: {v}' for k, v in C.DEFAULT_HIDDEN.items())}), seeds "
+             f"({', '.join(f'{k}: {v}' for k, v in C.DEFAULT_HIDDEN.items())}; on the "
+             f"pancreas each mouse in turn, `dataset/hidden mouse`), seeds "
              f"{sorted({r['seed'] for r in result['runs']})} (of {a['seeds']} asked; the results "
              f"are rewritten after every held-out type), {a['max_epochs']} epochs (SCANVI: SCVI {a['max_epochs']} + SCANVI "
              f"{a['scanvi_epochs']}); short runs sized for a shared 2-core machine. AUROC over the "
@@ -172,7 +173,7 @@ def write_markdown(path: Path, result: dict) -> None:
         return f"{stats[key]['mean']:.{digits}f} ({stats[key]['min']:.{digits}f})"
 
     for key, stats in result["summary"].items():
-        dataset, method = key.split("/")
+        dataset, method = key.rsplit("/", 1)
         ece = "n/a" if "ece_hidden" not in stats else (
             f"{stats['ece_hidden']['mean']:.3f} ({stats['ece_hidden_raw']['mean']:.3f})")
         validation = "n/a" if "ece_validation" not in stats else (
@@ -209,10 +210,13 @@ def main(argv=None) -> None:
         for name, base in bases.items():
             counts = base.obs["cell_type"].value_counts()
             types = args.types or sorted(counts.index[counts >= MIN_CELLS])
+            directions = C.hidden_batches(name)
             for held in [t for t in types if t in counts.index]:
-                for method in args.methods:
-                    run = run_one(method, base, held, C.DEFAULT_HIDDEN[name], args, seed)
-                    runs.append({"dataset": name, **run})
+                for hidden in directions:
+                    label = name if len(directions) == 1 else f"{name}/{hidden}"
+                    for method in args.methods:
+                        run = run_one(method, base, held, hidden, args, seed)
+                        runs.append({"dataset": label, **run})
                 result = {**header, "runs": runs, "summary": summarise(runs)}
                 args.out.write_text(json.dumps(result, indent=1))  # after every held-out type
                 write_markdown(args.out.with_suffix(".md"), result)

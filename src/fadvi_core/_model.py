@@ -320,6 +320,8 @@ class FADVI(_io.SaveLoadMixin, TrustMixin, BaseModelClass):
                              threads=threads,
                              validate_every=_validation_interval(check_val_every_n_epoch,
                                                                  early_stopping))
+        label_codes = np.asarray(self.adata_manager.get_from_registry(REGISTRY_KEYS.LABELS_KEY))
+        self.module.balance_labels(label_codes.reshape(-1)[train_indices])
         result = fabric.launch(fit, self.module, data.subset(train_indices),
                                data.subset(validation_indices), options,
                                progress_callback, should_stop)

@@ -87,6 +87,12 @@ class FADVAE(BaseModuleClass):
             "adv_label_from_b": alpha_bl, "adv_batch_from_l": alpha_lb,
             "adv_batch_from_r": alpha_rb, "adv_label_from_r": alpha_rl, "cross_cov": gamma,
         }
+        # Where batches differ in cell-type mix, batch and type are confounded: the penalty
+        # compares cells within their batch, and the label terms weight rare classes up
+        # (benchmarks/results/transfer_ablation.md).
+        self.cross_cov_within_batch = True
+        self.label_balance_power = 0.5
+        self.label_class_weights: torch.Tensor | None = None
         self.register_buffer("label_code_to_class", torch.tensor(label_code_to_class))
         n_classes = int((self.label_code_to_class >= 0).sum())
         self.n_classes = n_classes
@@ -230,6 +236,19 @@ class FADVAE(BaseModuleClass):
             px = Poisson(rate=rate, scale=scale, validate_args=False)
         return {"px": px}
 
+    def balance_labels(self, label_codes) -> None:
+        """Weight the label terms' cells by ``(mean count / class count) ** label_balance_power``
+        over the training cells' ``label_codes``; power 0 leaves every labelled cell at 1."""
+        if not self.label_balance_power:
+            self.label_class_weights = None
+            return
+        classes = self.label_code_to_class.cpu()[torch.as_tensor(label_codes).reshape(-1).long()]
+        counts = torch.bincount(classes[classes >= 0], minlength=self.n_classes).float()
+        present = counts > 0
+        weights = torch.ones(self.n_classes)
+        weights[present] = (counts[present].mean() / counts[present]) ** self.label_balance_power
+        self.label_class_weights = weights.to(self.label_code_to_class.device)
+
     def label_classes_of(self, label_codes: torch.Tensor) -> torch.Tensor:
         """Class index for each cell, -1 where the cell is unlabelled."""
         return self.label_code_to_class[label_codes.reshape(-1).long()]
@@ -257,7 +276,9 @@ class FADVAE(BaseModuleClass):
         # Label terms average over labelled cells: weights, not boolean indexing (no host sync).
         weights = labelled.to(x.dtype)
         n_labelled = weights.sum()
-        label_mean = (classes.clamp(min=0), weights, n_labelled.clamp(min=1.0))
+        if self.label_class_weights is not None:
+            weights = weights * self.label_class_weights[classes.clamp(min=0)]
+        label_mean = (classes.clamp(min=0), weights, weights.sum().clamp(min=1e-6))
         terms = {"batch_loss": F.cross_entropy(self.batch_head(z["b"]), batch)}
         label_logits = self.label_head(z["l"])
         terms["label_loss"] = _weighted_cross_entropy(label_logits, *label_mean)
@@ -268,7 +289,9 @@ class FADVAE(BaseModuleClass):
             logits = self.adversaries[name](reversed_z[space])
             terms[name] = (F.cross_entropy(logits, batch) if target == "batch"
                            else _weighted_cross_entropy(logits, *label_mean))
-        terms["cross_cov"] = cross_covariance_penalty(inference_outputs["z"], self.encoder.sizes)
+        groups = one_hot(batch, self.n_batch) if self.cross_cov_within_batch else None
+        terms["cross_cov"] = cross_covariance_penalty(inference_outputs["z"], self.encoder.sizes,
+                                                      groups)
 
         loss = torch.mean(reconstruction + kl_weight * kl_local)
         loss = loss + sum(self.weights[name] * value for name, value in terms.items())

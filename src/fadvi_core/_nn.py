@@ -141,13 +141,20 @@ def reverse_gradient(x: torch.Tensor) -> torch.Tensor:
     return x.detach() * 2 - x
 
 
-def cross_covariance_penalty(z: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+def cross_covariance_penalty(z: torch.Tensor, sizes: list[int],
+                             groups: torch.Tensor | None = None) -> torch.Tensor:
     """Sum over pairs of spaces of the squared Frobenius norm of their cross-covariance.
 
     ``z`` holds the spaces side by side (widths ``sizes``): one covariance matrix of all of
     them, whose off-diagonal blocks are the pairs' cross-covariances (each counted twice).
+    With ``groups`` (one-hot rows, e.g. the batch), each cell is centred on its group's mean:
+    the pooled within-group covariance, which leaves alone what differs between groups' means.
     """
-    centred = z - z.mean(dim=0, keepdim=True)
+    if groups is None:
+        centred = z - z.mean(dim=0, keepdim=True)
+    else:
+        means = (groups.T @ z) / groups.sum(dim=0).clamp(min=1.0)[:, None]
+        centred = z - groups @ means
     covariance = (centred.T @ centred) / max(z.shape[0] - 1, 1)
     return (covariance.square() * _between_spaces(tuple(sizes), z)).sum() * 0.5
 
