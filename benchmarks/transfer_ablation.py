@@ -23,7 +23,7 @@ import _common as C  # noqa: E402
 
 # name: (FADVI keyword arguments, module attributes, train keyword arguments)
 NO_ADVERSARIES = {"alpha_lb": 0.0, "alpha_bl": 0.0, "alpha_rb": 0.0, "alpha_rl": 0.0}
-BEFORE = {"cross_cov_within_batch": False, "label_balance_power": 0.0}  # the engine until now
+BEFORE = {"cross_cov_within": "all", "label_balance_power": 0.0}  # the engine until now
 VARIANTS = {
     "before": ({}, BEFORE, {}),
     "before_no_adv_batch_from_l": ({"alpha_lb": 0.0}, BEFORE, {}),
@@ -34,12 +34,17 @@ VARIANTS = {
     "before_kl_warmup_10": ({}, BEFORE, {"plan_kwargs": {"n_epochs_kl_warmup": 10}}),
     "before_label_loss_10": ({"lambda_l": 10.0}, BEFORE, {}),
     "before_library_prior": ({"use_observed_lib_size": False}, BEFORE, {}),
-    "cross_cov_within_batch": ({}, {"label_balance_power": 0.0}, {}),
-    "within_batch_no_adversaries": (NO_ADVERSARIES, {"label_balance_power": 0.0}, {}),
-    "within_batch_balanced_power_1": ({}, {"label_balance_power": 1.0}, {}),
-    "now": ({}, {}, {}),  # within batch, balanced with power 0.5
+    "within_batch": ({}, {"cross_cov_within": "batch", "label_balance_power": 0.0}, {}),
+    "within_batch_no_adversaries": (
+        NO_ADVERSARIES, {"cross_cov_within": "batch", "label_balance_power": 0.0}, {}),
+    "within_batch_balanced_power_1": ({}, {"cross_cov_within": "batch",
+                                           "label_balance_power": 1.0}, {}),
+    "within_batch_balanced": ({}, {"cross_cov_within": "batch"}, {}),
+    "now": ({}, {}, {}),  # within batch and type, balanced with power 0.5
     "now_no_adv_batch_from_l": ({"alpha_lb": 0.0}, {}, {}),
     "now_no_adv_label_from_b": ({"alpha_bl": 0.0}, {}, {}),
+    "now_no_cross_cov": ({"gamma": 0.0}, {}, {}),
+    "now_balanced_power_1": ({}, {"label_balance_power": 1.0}, {}),
     "now_kl_warmup_10": ({}, {}, {"plan_kwargs": {"n_epochs_kl_warmup": 10}}),
 }
 
@@ -119,8 +124,8 @@ def write_markdown(path: Path, result: dict) -> None:
              "hidden-batch accuracy, mean (min) over seeds, then balanced accuracy and the "
              "silhouette of z_l by cell type (means). `before` is the engine as it was "
              "(cross-covariance over all cells, every labelled cell weighted 1); `now` is "
-             "the engine's default (cross-covariance within each batch, label terms weighted "
-             "by class with power 0.5).", "",
+             "the engine's default (cross-covariance within each batch and cell type, label "
+             "terms weighted by class with power 0.5).", "",
              "| variant | " + " | ".join(f"{d} hide {h}" for d, h in directions) + " |",
              "|---|" + "---|" * len(directions)]
     for variant in dict.fromkeys(r["variant"] for r in rows):

@@ -22,6 +22,14 @@ ADVERSARIAL_HEADS = {  # name: (latent space, predicted target)
     "adv_label_from_r": ("r", "label"),
 }
 
+# The cross-covariance penalty is measured within groups of cells ("all": none, "batch",
+# "batch_and_type"): covariance between the spaces that comes from cell types being mixed
+# differently in different batches is biology, not entanglement. Rare classes weigh more in the
+# label terms: (mean class count / class count) ** power. Chosen on the three shared datasets
+# (benchmarks/results/transfer_ablation.md).
+CROSS_COV_WITHIN = "batch_and_type"
+LABEL_BALANCE_POWER = 0.5
+
 
 class FADVAE(BaseModuleClass):
     """Variational autoencoder with batch, label and residual latent spaces.
@@ -88,10 +96,10 @@ class FADVAE(BaseModuleClass):
             "adv_batch_from_r": alpha_rb, "adv_label_from_r": alpha_rl, "cross_cov": gamma,
         }
         # Where batches differ in cell-type mix, batch and type are confounded: the penalty
-        # compares cells within their batch, and the label terms weight rare classes up
-        # (benchmarks/results/transfer_ablation.md).
-        self.cross_cov_within_batch = True
-        self.label_balance_power = 0.5
+        # compares cells within their batch and type, and the label terms weight rare classes
+        # up (benchmarks/results/transfer_ablation.md).
+        self.cross_cov_within = CROSS_COV_WITHIN
+        self.label_balance_power = LABEL_BALANCE_POWER
         self.label_class_weights: torch.Tensor | None = None
         self.register_buffer("label_code_to_class", torch.tensor(label_code_to_class))
         n_classes = int((self.label_code_to_class >= 0).sum())
@@ -236,6 +244,17 @@ class FADVAE(BaseModuleClass):
             px = Poisson(rate=rate, scale=scale, validate_args=False)
         return {"px": px}
 
+    def _cross_cov_groups(self, batch, classes, labelled, label_logits) -> torch.Tensor | None:
+        """One-hot groups the cross-covariance is measured within (`CROSS_COV_WITHIN`)."""
+        if self.cross_cov_within == "batch" or (self.cross_cov_within == "batch_and_type"
+                                                and self.n_classes == 0):
+            return one_hot(batch, self.n_batch)
+        if self.cross_cov_within == "batch_and_type":
+            # The known type, else the label head's guess (no gradient through the choice).
+            types = torch.where(labelled, classes, label_logits.detach().argmax(-1))
+            return one_hot(batch * self.n_classes + types, self.n_batch * self.n_classes)
+        return None
+
     def balance_labels(self, label_codes) -> None:
         """Weight the label terms' cells by ``(mean count / class count) ** label_balance_power``
         over the training cells' ``label_codes``; power 0 leaves every labelled cell at 1."""
@@ -289,9 +308,9 @@ class FADVAE(BaseModuleClass):
             logits = self.adversaries[name](reversed_z[space])
             terms[name] = (F.cross_entropy(logits, batch) if target == "batch"
                            else _weighted_cross_entropy(logits, *label_mean))
-        groups = one_hot(batch, self.n_batch) if self.cross_cov_within_batch else None
-        terms["cross_cov"] = cross_covariance_penalty(inference_outputs["z"], self.encoder.sizes,
-                                                      groups)
+        terms["cross_cov"] = cross_covariance_penalty(
+            inference_outputs["z"], self.encoder.sizes,
+            self._cross_cov_groups(batch, classes, labelled, label_logits))
 
         loss = torch.mean(reconstruction + kl_weight * kl_local)
         loss = loss + sum(self.weights[name] * value for name, value in terms.items())
