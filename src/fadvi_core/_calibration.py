@@ -21,6 +21,7 @@ model file as JSON and checked with `Calibration.from_json` on load.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -31,7 +32,7 @@ from scipy.optimize import minimize_scalar
 from scvi import REGISTRY_KEYS
 
 from ._data import CellData, iterate_chunks
-from ._novelty import NeighbourReference
+from ._novelty import MAX_NOVELTY, NeighbourReference
 
 MIN_CALIBRATION_CELLS = 10
 MAX_REFERENCE_CELLS = 20_000  # labelled training cells behind the class prototypes
@@ -65,6 +66,10 @@ class Calibration:
     neighbours
         The reference cells of the novelty score's neighbour share; None in files written
         before it (the score is then the prototype part alone).
+    validation_novelty
+        ``(n_calibration_cells,)`` sorted novelty scores of the held-out labelled cells, the
+        gate of `_conformal.prediction_sets` where present (files from before it gate on
+        ``prototype_distances``).
     """
 
     temperature: float
@@ -73,6 +78,7 @@ class Calibration:
     n_reference_cells: int
     prototype_distances: np.ndarray | None = None
     neighbours: NeighbourReference | None = None
+    validation_novelty: np.ndarray | None = None
 
     def to_json(self) -> dict:
         """Plain JSON values for the model file."""
@@ -84,6 +90,8 @@ class Calibration:
             value["prototype_distances"] = [float(v) for v in self.prototype_distances]
         if self.neighbours is not None:
             value["neighbours"] = self.neighbours.to_json()
+        if self.validation_novelty is not None:
+            value["validation_novelty"] = [float(v) for v in self.validation_novelty]
         return value
 
     @classmethod
@@ -92,7 +100,7 @@ class Calibration:
         """Read and check a stored calibration; `ValueError` names what does not fit."""
         required = {"temperature", "conformal_scores", "class_means", "n_reference_cells"}
         if not isinstance(value, dict) or not required <= set(value) <= required | {
-                "prototype_distances", "neighbours"}:
+                "prototype_distances", "neighbours", "validation_novelty"}:
             raise ValueError("has the wrong entries")
         temperature = value["temperature"]
         low, high = (math.exp(bound) for bound in _LOG_T_BOUNDS)
@@ -119,8 +127,16 @@ class Calibration:
         if "neighbours" in value:
             neighbours = NeighbourReference.from_json(value["neighbours"],
                                                       n_dims=n_latent_l + n_latent_b)
+        novelty = None
+        if "validation_novelty" in value:
+            novelty = _numbers(value["validation_novelty"], "validation novelty", ndim=1)
+            if neighbours is None or len(novelty) != len(scores) or (
+                    (novelty < 0) | (novelty > MAX_NOVELTY)).any():
+                raise ValueError("has validation novelty scores without a neighbour reference, "
+                                 "outside the score's range or not one per conformal score")
+            novelty = np.sort(novelty)
         return cls(float(temperature), np.sort(scores), means, n_reference, distances,
-                   neighbours)
+                   neighbours, novelty)
 
 
 def _numbers(value, what: str, *, ndim: int) -> np.ndarray:
@@ -238,12 +254,14 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
 
     if len(validation_indices) == 0:
         return None
-    latent, _, logits, classes = label_space(module, data.subset(validation_indices),
-                                             batch_size, device)
+    latent, latent_b, logits, classes = label_space(module, data.subset(validation_indices),
+                                                    batch_size, device, with_batch_space=True)
     labelled = classes >= 0
     if labelled.sum() < MIN_CALIBRATION_CELLS:
         return None
-    latent, logits, classes = latent[labelled], logits[labelled], classes[labelled]
+    latent, latent_b = latent[labelled], latent_b[labelled]
+    logits, classes = logits[labelled], classes[labelled]
+    validation_batches = _batches_of(data.subset(validation_indices))[labelled]
     temperature = fit_temperature(logits, classes)
     scores = np.sort(_conformal.true_class_scores(softmax(logits, temperature), classes))
     reference = data.subset(train_indices)
@@ -264,7 +282,12 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
     neighbours = NeighbourReference.from_cells(
         _novelty.neighbour_space(spaces.z_l[in_neighbours], spaces.z_b[in_neighbours]),
         spaces.classes[in_neighbours] < 0)
-    return Calibration(temperature, scores, means, len(for_prototypes), distances, neighbours)
+    calibration = Calibration(temperature, scores, means, len(for_prototypes), distances,
+                              neighbours)
+    novelty = _novelty.novelty_across_batches(
+        latent, latent_b, validation_batches, calibration,
+        _batches_of(reference.subset(chosen))[in_neighbours])
+    return dataclasses.replace(calibration, validation_novelty=np.sort(novelty))
 
 
 def _at_most(positions: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -272,6 +295,11 @@ def _at_most(positions: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
     if len(positions) <= n:
         return positions
     return np.sort(rng.choice(positions, n, replace=False))
+
+
+def _batches_of(data: CellData) -> np.ndarray:
+    """The batch code of each cell in ``data``."""
+    return data.fields[REGISTRY_KEYS.BATCH_KEY][data.indices].reshape(-1).cpu().numpy()
 
 
 def _annotated_batch_cells(module, data: CellData) -> tuple[np.ndarray, np.ndarray]:

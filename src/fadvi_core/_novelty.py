@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 NEIGHBOURS = 30
 PROTOTYPE_WEIGHT = 0.1
 MAX_NEIGHBOUR_REFERENCE = 5_000
+GATE_FLOOR = 0.5  # prediction sets are emptied only above this score (`_conformal`)
+MAX_NOVELTY = 1.0 + 2.0 * PROTOTYPE_WEIGHT  # all neighbours unlabelled, the farthest prototype
 
 
 @dataclass(frozen=True)
@@ -144,3 +146,29 @@ def novelty_scores(z_l: np.ndarray, z_b: np.ndarray | None,
     if calibration.neighbours is not None:
         score += unlabelled_neighbour_share(neighbour_space(z_l, z_b), calibration.neighbours)
     return score
+
+
+def novelty_across_batches(z_l: np.ndarray, z_b: np.ndarray, batches: np.ndarray,
+                           calibration: Calibration, reference_batches: np.ndarray) -> np.ndarray:
+    """Novelty of held-out labelled cells as a cell of a new batch would see it: each cell's
+    neighbours are looked for among the reference cells of the other batches.
+
+    The prediction-set gate compares a cell's score with these. Scored against their own batch,
+    held-out cells sit among labelled cells they share every batch effect with, scores far lower
+    than a new batch's cells of the same types get (demo, 5' batch hidden: 98% quantile 0.09
+    against 0.44), and the gate would empty the sets of correct cells. With one annotated batch
+    the reference is all there is.
+    """
+    reference = calibration.neighbours
+    scores = PROTOTYPE_WEIGHT * distance_to_prototypes(z_l, calibration.class_means)
+    space = neighbour_space(z_l, z_b)
+    for batch in np.unique(batches):
+        cells = batches == batch
+        others = reference_batches != batch
+        if others.any():
+            reference_here = NeighbourReference(reference.latent[others],
+                                                reference.unlabelled[others])
+        else:
+            reference_here = reference
+        scores[cells] += unlabelled_neighbour_share(space[cells], reference_here)
+    return scores

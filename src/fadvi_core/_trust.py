@@ -57,9 +57,10 @@ class TrustMixin:
 
         For cells of the types that were labelled, the set holds the true type for at least
         ``1 - alpha`` of cells (in expectation over the held-out labelled cells it was calibrated
-        on). The predicted type is always in the set, unless the cell is farther from every
-        class prototype in z_l than all but ``alpha / 5`` of the held-out labelled cells: then
-        the set is empty, a candidate for a type nobody labelled. A set with several types
+        on). The predicted type is always in the set, unless the cell's novelty score
+        (`get_novelty_scores`) is above 0.5 (most of its neighbours unlabelled) and higher than
+        that of all but ``alpha / 5`` of the held-out labelled cells: then the set is empty, a
+        candidate for a type nobody labelled. A set with several types
         names the plausible alternatives. `fadvi_core._conformal` gives the method and why.
 
         Parameters
@@ -83,13 +84,21 @@ class TrustMixin:
         calibration = self._require_calibration("Prediction sets")
         _conformal.check_alpha(alpha)
         adata, data = self._cell_data(adata, indices)
-        latent, _, logits, _ = _calibration.label_space(self.module, data,
-                                                        batch_size or settings.batch_size,
-                                                        self._device)
+        by_novelty = calibration.validation_novelty is not None
+        z_l, z_b, logits, _ = _calibration.label_space(
+            self.module, data, batch_size or settings.batch_size, self._device,
+            with_batch_space=by_novelty)
+        if by_novelty:
+            gate, validation_gate = (_novelty.novelty_scores(z_l, z_b, calibration),
+                                     calibration.validation_novelty)
+            floor = _novelty.GATE_FLOOR
+        else:  # files from before the novelty gate
+            gate, validation_gate = (_novelty.distance_to_prototypes(z_l, calibration.class_means),
+                                     calibration.prototype_distances)
+            floor = 0.0
         sets = _conformal.prediction_sets(
-            _calibration.softmax(logits, calibration.temperature),
-            _novelty.distance_to_prototypes(latent, calibration.class_means),
-            calibration.conformal_scores, calibration.prototype_distances, alpha)
+            _calibration.softmax(logits, calibration.temperature), gate,
+            calibration.conformal_scores, validation_gate, alpha, gate_floor=floor)
         return pd.DataFrame(sets, index=adata.obs_names[data.indices],
                             columns=list(self.label_classes))
 

@@ -63,6 +63,26 @@ def test_sets_keep_the_predicted_type_unless_the_cell_is_unlike_any():
     # A file written before the gate: no set is emptied, the whole alpha goes to the class score.
     ungated = prediction_sets(probabilities, novelty, scores, None, alpha=0.2)
     assert ungated[:, 0].all()
+    # Below the floor (most neighbours labelled) no set is emptied, whatever the validation.
+    floored = prediction_sets(probabilities, novelty, scores, validation_novelty, alpha=0.2,
+                              gate_floor=0.95)
+    assert floored[:, 0].all()
+
+
+def test_held_out_cells_are_scored_against_the_other_batches():
+    from fadvi_core._calibration import Calibration
+    from fadvi_core._novelty import NeighbourReference, novelty_across_batches
+
+    # Batch 0's reference cells sit on the held-out cells but are unlabelled; batch 1's are
+    # labelled and a little farther away.
+    reference = NeighbourReference.from_cells(
+        np.r_[np.zeros((30, 2)), np.full((30, 2), 0.5)], np.r_[np.ones(30), np.zeros(30)])
+    calibration = Calibration(1.0, np.zeros(3), np.ones((1, 1)), 30, None, reference)
+    held_out = np.zeros((3, 1))
+    scores = novelty_across_batches(held_out, held_out, np.array([0, 0, 1]), calibration,
+                                    np.r_[np.zeros(30), np.ones(30)])
+    # Batch 0's cells see only batch 1 (labelled): 0; batch 1's see only batch 0: 1.
+    np.testing.assert_allclose(scores, [0.1, 0.1, 1.1])
 
 
 def test_conformal_threshold_is_the_finite_sample_quantile():
@@ -121,7 +141,10 @@ def _rewrite_metadata(path, change) -> None:
     lambda m: m["calibration"]["neighbours"].update(n_cells=10**9),
     lambda m: m["calibration"]["neighbours"].update(latent="not base64!"),
     lambda m: m["calibration"]["neighbours"].update(unlabelled="AgI="),  # bytes 2, 2
-
+    lambda m: m["calibration"].update(validation_novelty=[0.1]),
+    lambda m: m["calibration"].update(
+        validation_novelty=m["calibration"]["conformal_scores"][:-1] + [5.0]),
+    lambda m: m["calibration"].pop("neighbours"),  # novelty of the gate without its reference
 ])
 def test_a_damaged_calibration_is_refused_on_load(trained, tmp_path, change):
     model, data = trained
@@ -138,6 +161,7 @@ def test_a_file_from_before_the_novelty_gate_still_gives_sets_and_scores(trained
     def as_before(metadata):
         metadata["calibration"].pop("prototype_distances")
         metadata["calibration"].pop("neighbours")
+        metadata["calibration"].pop("validation_novelty")
 
     _rewrite_metadata(tmp_path / "fadvi_model.npz", as_before)
     loaded = FADVI.load(tmp_path, adata=data)
@@ -145,6 +169,19 @@ def test_a_file_from_before_the_novelty_gate_still_gives_sets_and_scores(trained
     assert (loaded.predict_sets(alpha=0.2).sum(axis=1) >= 1).all()
     scores = loaded.get_novelty_scores()  # the prototype part alone
     assert scores.between(0, 0.2).all() and scores.nunique() > 1
+
+
+def test_a_file_from_before_the_novelty_gate_on_novelty_gates_on_prototype_distance(
+        trained, tmp_path):
+    model, data = trained
+    model.save(tmp_path)
+    _rewrite_metadata(tmp_path / "fadvi_model.npz",
+                      lambda m: m["calibration"].pop("validation_novelty"))
+    loaded = FADVI.load(tmp_path, adata=data)
+    assert loaded.calibration_.validation_novelty is None
+    assert loaded.calibration_.prototype_distances is not None
+    assert loaded.predict_sets(alpha=0.2).shape == model.predict_sets(alpha=0.2).shape
+    assert np.allclose(loaded.get_novelty_scores(), model.get_novelty_scores())
 
 
 def test_a_file_without_calibration_still_loads(trained, tmp_path):
