@@ -100,10 +100,11 @@ class FADVAE(BaseModuleClass):
         # up (benchmarks/results/transfer_ablation.md).
         self.cross_cov_within = CROSS_COV_WITHIN
         self.label_balance_power = LABEL_BALANCE_POWER
-        self.label_class_weights: torch.Tensor | None = None
         self.register_buffer("label_code_to_class", torch.tensor(label_code_to_class))
         n_classes = int((self.label_code_to_class >= 0).sum())
         self.n_classes = n_classes
+        # Set from the training cells by `balance_labels`; not saved (training only).
+        self.register_buffer("label_class_weights", torch.ones(n_classes), persistent=False)
         latents = (n_latent_b, n_latent_l, n_latent_r)
 
         self.encoder = TripleEncoder(n_input, latents, n_hidden, n_layers, dropout_rate)
@@ -258,15 +259,14 @@ class FADVAE(BaseModuleClass):
     def balance_labels(self, label_codes) -> None:
         """Weight the label terms' cells by ``(mean count / class count) ** label_balance_power``
         over the training cells' ``label_codes``; power 0 leaves every labelled cell at 1."""
-        if not self.label_balance_power:
-            self.label_class_weights = None
+        if self.n_classes == 0:
             return
         classes = self.label_code_to_class.cpu()[torch.as_tensor(label_codes).reshape(-1).long()]
         counts = torch.bincount(classes[classes >= 0], minlength=self.n_classes).float()
         present = counts > 0
         weights = torch.ones(self.n_classes)
         weights[present] = (counts[present].mean() / counts[present]) ** self.label_balance_power
-        self.label_class_weights = weights.to(self.label_code_to_class.device)
+        self.label_class_weights.copy_(weights)
 
     def label_classes_of(self, label_codes: torch.Tensor) -> torch.Tensor:
         """Class index for each cell, -1 where the cell is unlabelled."""
@@ -295,8 +295,7 @@ class FADVAE(BaseModuleClass):
         # Label terms average over labelled cells: weights, not boolean indexing (no host sync).
         weights = labelled.to(x.dtype)
         n_labelled = weights.sum()
-        if self.label_class_weights is not None:
-            weights = weights * self.label_class_weights[classes.clamp(min=0)]
+        weights = weights * self.label_class_weights[classes.clamp(min=0)]
         label_mean = (classes.clamp(min=0), weights, weights.sum().clamp(min=1e-6))
         terms = {"batch_loss": F.cross_entropy(self.batch_head(z["b"]), batch)}
         label_logits = self.label_head(z["l"])
