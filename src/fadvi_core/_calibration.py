@@ -254,14 +254,15 @@ def fit(module, data: CellData, train_indices: np.ndarray, validation_indices: n
 
     if len(validation_indices) == 0:
         return None
-    latent, latent_b, logits, classes = label_space(module, data.subset(validation_indices),
-                                                    batch_size, device, with_batch_space=True)
+    validation = data.subset(validation_indices)
+    latent, latent_b, logits, classes = label_space(module, validation, batch_size, device,
+                                                    with_batch_space=True)
     labelled = classes >= 0
     if labelled.sum() < MIN_CALIBRATION_CELLS:
         return None
     latent, latent_b = latent[labelled], latent_b[labelled]
     logits, classes = logits[labelled], classes[labelled]
-    validation_batches = _batches_of(data.subset(validation_indices))[labelled]
+    validation_batches = _batches_of(validation)[labelled]
     temperature = fit_temperature(logits, classes)
     scores = np.sort(_conformal.true_class_scores(softmax(logits, temperature), classes))
     reference = data.subset(train_indices)
@@ -307,6 +308,6 @@ def _annotated_batch_cells(module, data: CellData) -> tuple[np.ndarray, np.ndarr
     its labelled cells."""
     rows = data.indices
     classes = module.label_classes_of(data.fields[REGISTRY_KEYS.LABELS_KEY][rows]).cpu().numpy()
-    batches = data.fields[REGISTRY_KEYS.BATCH_KEY][rows].reshape(-1).cpu().numpy()
+    batches = _batches_of(data)
     return (np.flatnonzero(np.isin(batches, batches[classes >= 0])),
             np.flatnonzero(classes >= 0))

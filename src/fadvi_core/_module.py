@@ -247,14 +247,13 @@ class FADVAE(BaseModuleClass):
 
     def _cross_cov_groups(self, batch, classes, labelled, label_logits) -> torch.Tensor | None:
         """One-hot groups the cross-covariance is measured within (`CROSS_COV_WITHIN`)."""
-        if self.cross_cov_within == "batch" or (self.cross_cov_within == "batch_and_type"
-                                                and self.n_classes == 0):
+        if self.cross_cov_within == "all":
+            return None
+        if self.cross_cov_within == "batch" or self.n_classes == 0:
             return one_hot(batch, self.n_batch)
-        if self.cross_cov_within == "batch_and_type":
-            # The known type, else the label head's guess (no gradient through the choice).
-            types = torch.where(labelled, classes, label_logits.detach().argmax(-1))
-            return one_hot(batch * self.n_classes + types, self.n_batch * self.n_classes)
-        return None
+        # Batch and type: the known type, else the label head's guess (no gradient through it).
+        types = torch.where(labelled, classes, label_logits.detach().argmax(-1))
+        return one_hot(batch * self.n_classes + types, self.n_batch * self.n_classes)
 
     def balance_labels(self, label_codes) -> None:
         """Weight the label terms' cells by ``(mean count / class count) ** label_balance_power``
