@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._annotate import annotate
 from ._atomic import write_atomically
 from ._calibration import CalibrationError
 from ._checks import InputProblem, find_input_problems, pad_missing_genes
+from ._genes import GeneMatch, TooFewSharedGenes, match_genes
 from ._defaults import TrainingDefaults, training_defaults
 from ._hooks import Cancelled, ChunkProgress, TrainingProgress
 from ._io import ModelFileError
 from ._model import FADVI
 from ._module import FADVAE
 from ._preprocess import prepare_training_data, select_genes
+from ._reference_model import ReferenceModel
 from ._stopping import StopReason
 
 try:
@@ -24,8 +27,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
-    "FADVI", "FADVAE", "CalibrationError", "Cancelled", "ChunkProgress", "InputProblem", "ModelFileError",
-    "StopReason", "TrainingDefaults", "TrainingProgress", "find_input_problems",
-    "pad_missing_genes", "prepare_training_data", "select_genes", "training_defaults",
+    "FADVI", "FADVAE", "CalibrationError", "Cancelled", "ChunkProgress", "GeneMatch", "InputProblem",
+    "ModelFileError", "ReferenceModel", "StopReason", "TooFewSharedGenes", "TrainingDefaults",
+    "TrainingProgress", "annotate", "find_input_problems", "match_genes", "pad_missing_genes",
+    "prepare_training_data", "select_genes", "training_defaults",
     "write_atomically",
 ]

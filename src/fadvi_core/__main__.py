@@ -1,8 +1,11 @@
-"""FADVI on the command line: train a model, predict cell types, map new batches.
+"""FADVI on the command line: train a model, predict cell types, map new batches, annotate
+a file from a labelled reference.
 
     fadvi train data.h5ad --batch-key batch --labels-key cell_type --out model_dir
     fadvi predict model_dir data.h5ad --out annotated.h5ad
     fadvi map model_dir new_batches.h5ad --out annotated.h5ad
+    fadvi annotate query.h5ad --reference ref.h5ad --labels-key cell_type --out annotated.h5ad
+    fadvi reference ref.h5ad --labels-key cell_type --out ref_model
 
 Every failure is reported as one line that names the problem and the fix, with exit status 1;
 ``--debug`` (anywhere on the line) shows the traceback as well.
@@ -90,8 +93,10 @@ def _print_epochs(progress) -> None:
     if progress.epoch_end:
         metrics = progress.metrics
         line = (f"epoch {progress.epoch + 1}/{progress.max_epochs}  "
-                f"elbo {metrics.get('elbo_train', float('nan')):.1f}  "
-                f"label accuracy {metrics.get('label_accuracy_train', float('nan')):.3f}")
+                f"elbo {metrics.get('elbo_train', float('nan')):.1f}")
+        accuracy = metrics.get("label_accuracy_train", float("nan"))
+        if accuracy == accuracy:  # NaN when no training cell is labelled (query mapping)
+            line += f"  label accuracy {accuracy:.3f}"
         if "label_accuracy_validation" in metrics:
             line += f" (validation {metrics['label_accuracy_validation']:.3f})"
         print(line, flush=True)
@@ -283,7 +288,10 @@ def _add_map_command(commands) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the parser of ``fadvi`` and its commands (train, predict, map)."""
+    """Return the parser of ``fadvi`` and its commands (train, predict, map, annotate,
+    reference)."""
+    from ._cli_annotate import add_annotate_command, add_reference_command
+
     parser = argparse.ArgumentParser(
         prog="fadvi", description=__doc__.split("\n\nEvery")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -292,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_command(commands)
     _add_predict_command(commands)
     _add_map_command(commands)
+    add_annotate_command(commands)
+    add_reference_command(commands)
     return parser
 
 
