@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._annotate import annotate
+from ._annotate import annotate, file_sha256, joint_annotation
 from ._atomic import write_atomically
 from ._calibration import CalibrationError
 from ._checks import InputProblem, find_input_problems, pad_missing_genes
@@ -18,6 +18,7 @@ from ._io import ModelFileError
 from ._model import FADVI
 from ._module import FADVAE
 from ._preprocess import prepare_training_data, select_genes
+from ._reference import JointData, joint_data
 from ._reference_model import ReferenceModel
 from ._stopping import StopReason
 
@@ -28,8 +29,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "FADVI", "FADVAE", "CalibrationError", "Cancelled", "ChunkProgress", "GeneMatch", "InputProblem",
-    "ModelFileError", "ReferenceModel", "StopReason", "TooFewSharedGenes", "TrainingDefaults",
-    "TrainingProgress", "annotate", "find_input_problems", "match_genes", "pad_missing_genes",
+    "JointData", "ModelFileError", "ReferenceModel", "StopReason", "TooFewSharedGenes", "TrainingDefaults",
+    "TrainingProgress", "annotate", "file_sha256", "find_input_problems", "joint_annotation", "joint_data", "match_genes", "pad_missing_genes",
     "prepare_training_data", "select_genes", "training_defaults",
     "write_atomically",
 ]

@@ -152,9 +152,11 @@ def annotate(query: AnnData, reference, *, labels_key: str | None = None,
                                      "coarse_labels_key": coarse_labels_key})
 
 
-def joint_annotation(model, joint: ref.JointData, query: AnnData, *, source: dict | None,
-                     seed: int, options: dict) -> AnnData:
-    """The annotated copy of ``query`` from a model trained on ``joint``."""
+def joint_annotation(model, joint: ref.JointData, query: AnnData, *, source: dict | None = None,
+                     seed: int = 0, options: dict | None = None) -> AnnData:
+    """The annotated copy of ``query`` (the file ``joint`` was built from) by ``model``, trained
+    on ``joint.adata``: what `annotate` returns. ``source``: the reference file's ``name`` and
+    ``sha256``."""
     voters = joint.reference_indices[voting_cells(joint.n_reference, seed)]
     reference_latent = model.get_latent_representation(joint.adata, indices=voters,
                                                        representation="l")
@@ -165,5 +167,5 @@ def joint_annotation(model, joint: ref.JointData, query: AnnData, *, source: dic
     frame.index = query.obs_names
     described = (source or {"name": "(in memory)"}) | {"n_cells": joint.n_reference}
     record = _record(model, mode="joint training", reference=described, genes=joint.genes,
-                     used=list(joint.adata.var_names), seed=seed, options=options)
+                     used=list(joint.adata.var_names), seed=seed, options=options or {})
     return ref.annotated_copy(query, frame, latents, record)

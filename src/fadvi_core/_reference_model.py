@@ -26,7 +26,8 @@ from scipy import sparse
 from . import _reference as ref
 from ._annotate import _record, file_sha256, train_joint, voting_cells
 from ._defaults import DEFAULT_TIME_BUDGET_S
-from ._genes import identifier_columns as _identifier_columns, match_genes
+from ._genes import GeneMatch, match_genes
+from ._genes import identifier_columns as _identifier_columns
 from ._schema import ModelFileError
 
 CARD_FILE = "reference_card.json"
@@ -163,14 +164,10 @@ class ReferenceModel:
                                  "reference again.")
         return cls(model, card, latent, labels, file_sha256(folder / MODEL_FILE))
 
-    def annotate(self, query: AnnData, *, batch_key: str | None = None, layer: str | None = None,
-                 max_epochs: int = MAP_EPOCHS, seed: int = 0, progress_callback=None,
-                 should_stop=None) -> AnnData:
-        """Map ``query`` onto this reference (only its batch weights learn); an annotated copy."""
-        import scvi
-
-        from ._model import FADVI
-
+    def query_data(self, query: AnnData, *, batch_key: str | None = None,
+                   layer: str | None = None) -> tuple[AnnData, GeneMatch]:
+        """``query``'s counts on this reference's genes (missing genes zero), with the batch
+        ("query: ...") and label columns the model reads, and how the genes matched."""
         genes = pd.Index(self.card["genes"])
         stand_in = AnnData(X=sparse.csr_matrix((0, len(genes)), dtype=np.float32),
                            var=pd.DataFrame(self.card["gene_ids"], index=genes))
@@ -185,10 +182,30 @@ class ReferenceModel:
                            index=pd.Index(query.obs_names.astype(str)))
         data = AnnData(X=matrix, obs=obs, var=pd.DataFrame(index=genes))
         ref.refuse_empty_query_cells(data)
+        return data, match
+
+    def map(self, data: AnnData, *, max_epochs: int = MAP_EPOCHS, seed: int = 0,
+            progress_callback=None, should_stop=None):
+        """A FADVI model for ``data`` (from `query_data`) with the reference's weights frozen
+        and only the query's batch weights trained for ``max_epochs``."""
+        import scvi
+
+        from ._model import FADVI
+
         scvi.settings.seed = seed
         model = FADVI.load_query_data(data, self.model)
         model.train(max_epochs=max_epochs, progress_callback=progress_callback,
                     should_stop=should_stop)
+        return model
+
+    def annotate(self, query: AnnData, *, batch_key: str | None = None, layer: str | None = None,
+                 max_epochs: int = MAP_EPOCHS, seed: int = 0, progress_callback=None,
+                 should_stop=None) -> AnnData:
+        """Map ``query`` onto this reference (only its batch weights learn); an annotated copy."""
+        data, match = self.query_data(query, batch_key=batch_key, layer=layer)
+        genes = data.var_names
+        model = self.map(data, max_epochs=max_epochs, seed=seed,
+                         progress_callback=progress_callback, should_stop=should_stop)
         frame, latents = ref.query_annotation(
             model, data, np.arange(data.n_obs), reference_latent=self.latent,
             reference_labels=np.asarray(self.classes, dtype=object)[self.labels],
