@@ -23,6 +23,7 @@ from fadvi_gui.dock_widths import default_widths, pin_widths, scrolling
 from fadvi_gui.panels import DataPanel, ExplainPanel, LatentView, PredictionsPanel, TrainingPanel
 from fadvi_gui.panels.quality import QualityPanel
 from fadvi_gui.panels.trust import TrustPanel
+from fadvi_gui.reference_ui import install_reference
 from fadvi_gui.session import JobKind, Session
 from fadvi_gui.tasks.devices import available_devices
 from fadvi_gui.workbench_ui import install_workbench
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.workbench = install_workbench(self)  # annotation and marker docks, projects
+        self.reference_ui = install_reference(self)  # File > Annotate with Reference...
         self.pin_dock_widths()
         if not self._restore_window_state():
             QTimer.singleShot(0, self.size_docks)

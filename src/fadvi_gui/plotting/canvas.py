@@ -57,6 +57,7 @@ class EmbeddingCanvas(pg.GraphicsLayoutWidget):
         self._codes: np.ndarray | None = None
         self._lut: np.ndarray | None = None
         self._code_visible: np.ndarray | None = None
+        self._point_shown: np.ndarray | None = None
         self._higher_on_top = False
         self._selected: np.ndarray | None = None
         self._settle = QTimer(self)
@@ -106,6 +107,8 @@ class EmbeddingCanvas(pg.GraphicsLayoutWidget):
             plot.cloud.set_colours(self._codes, self._lut, higher_on_top=self._higher_on_top)
             if self._code_visible is not None:
                 plot.cloud.set_code_visible(self._code_visible)
+        if self._point_shown is not None and len(self._point_shown) == len(coords):
+            plot.cloud.set_point_mask(self._point_shown)
         if self._selected is not None and len(self._selected) == len(coords):
             plot.cloud.set_selected(self._selected)
         plot.view.autoRange(padding=0.02)
@@ -132,6 +135,13 @@ class EmbeddingCanvas(pg.GraphicsLayoutWidget):
         for plot in self._plots:
             if plot.cloud.n_points:
                 plot.cloud.set_code_visible(visible)
+
+    def set_point_mask(self, shown: np.ndarray | None) -> None:
+        """Draw only the cells where ``shown`` is True, in every plot (``None``: every cell)."""
+        self._point_shown = shown
+        for plot in self._plots:
+            if plot.cloud.n_points and (shown is None or len(shown) == plot.cloud.n_points):
+                plot.cloud.set_point_mask(shown)
 
     def set_selected(self, mask: np.ndarray | None) -> None:
         """Highlight the cells where ``mask`` is True, in every plot."""

@@ -49,6 +49,9 @@ class ViewerControls(QWidget):
         self.side_by_side = QCheckBox("Side by side")
         self.side_by_side.setToolTip("Show z_b (batch) and z_l (cell type) next to each other.")
         self.side_by_side.setEnabled(False)
+        self.query_only = QCheckBox("Query cells only")
+        self.query_only.setToolTip("Hide the reference's cells: show only the cells of your data.")
+        self.query_only.setVisible(False)  # only while the data is annotated from a reference
         self.colour_combo = QComboBox()
         self.colour_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.colour_combo.setMinimumContentsLength(14)
@@ -63,6 +66,7 @@ class ViewerControls(QWidget):
             top.addWidget(QLabel(label))
             top.addWidget(widget)
         top.addWidget(self.side_by_side)
+        top.addWidget(self.query_only)
         top.addStretch(1)
         # Short rows keep the viewer narrow enough for both docks beside it on a 1366 px screen.
         colour = QHBoxLayout()

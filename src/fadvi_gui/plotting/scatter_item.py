@@ -63,6 +63,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._x_drawn, self._y_drawn, self._codes_drawn = self._x, self._y, self._codes
         self._lut = np.zeros((1, 4), dtype=np.uint8)
         self._code_visible = np.ones(1, dtype=bool)
+        self._point_shown: np.ndarray | None = None
         self._selected: np.ndarray | None = None
         self._radius: int | None = None
         self._moving = False
@@ -85,6 +86,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._codes = np.zeros(len(xy), dtype=np.int32)
         self._codes_drawn = self._codes
         self._selected = None
+        self._point_shown = None
         finite = np.isfinite(self._x) & np.isfinite(self._y)
         if finite.any():
             x0, x1 = float(self._x[finite].min()), float(self._x[finite].max())
@@ -123,6 +125,12 @@ class PointCloudItem(pg.GraphicsObject):
         self._code_visible = np.asarray(visible, dtype=bool).copy()
         self._changed()
 
+    def set_point_mask(self, shown: np.ndarray | None) -> None:
+        """Draw only the points where ``shown`` (``(n,)`` bool) is True, whatever their code;
+        ``None`` draws every point of a shown code."""
+        self._point_shown = None if shown is None else np.asarray(shown, dtype=bool).copy()
+        self._changed()
+
     def set_selected(self, mask: np.ndarray | None) -> None:
         """Highlight points where ``mask`` (``(n,)`` bool) is True; ``None`` or no True highlights nothing."""
         if mask is not None and not mask.any():
@@ -150,7 +158,8 @@ class PointCloudItem(pg.GraphicsObject):
         """Return ``(n,)`` bool, True for points whose code is shown."""
         if self._codes.size == 0:
             return np.zeros(0, dtype=bool)
-        return self._code_visible[self._codes]
+        shown = self._code_visible[self._codes]
+        return shown if self._point_shown is None else shown & self._point_shown
 
     def visible_indices(self) -> np.ndarray:
         """Return the sorted indices of the points drawn."""
@@ -230,6 +239,9 @@ class PointCloudItem(pg.GraphicsObject):
             colours = argb32(self._lut)[codes]
             x, y = self._x_drawn, self._y_drawn
             keep = None if self._code_visible.all() else self._code_visible[codes]
+            if self._point_shown is not None:
+                points = self._point_shown[self._order]
+                keep = points if keep is None else keep & points
             if self._selected is not None:
                 chosen = self._selected[self._order]
                 dim = argb32(np.array([DIMMED_RGBA], dtype=np.uint8))[0]

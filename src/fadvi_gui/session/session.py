@@ -25,6 +25,7 @@ from fadvi_gui.model.embedding import METHODS, SPACES, embedding_key
 from fadvi_gui.model.keys import LATENT_KEYS, PREDICTION_KEY, THRESHOLDED_KEY
 from fadvi_gui.session.jobs import JobKind, blocker, wait_text
 from fadvi_gui.session.project import ProjectFiles
+from fadvi_gui.session.reference import ReferenceAnnotation
 from fadvi_gui.session.workbench import Workbench
 from fadvi_gui.session.workers import Job, wait_for_workers
 from fadvi_gui.tasks import data as data_tasks
@@ -117,6 +118,8 @@ class Session(QObject):
         self.workbench = Workbench(self)
         #: Save Project / Open Project (`session.projects`).
         self.projects = ProjectFiles(self)
+        #: File > Annotate with Reference... (`session.reference`).
+        self.reference = ReferenceAnnotation(self)
 
     # ------------------------------------------------------------------ state
     @property
@@ -258,6 +261,7 @@ class Session(QObject):
         self.problems = []
         self.checks_current = False
         self.workbench.reset(adata)
+        self.reference.data_replaced(adata)
         self.data_loaded.emit(adata)
 
     def drop_cells(self, mask: ArrayLike) -> None:
@@ -414,6 +418,10 @@ class Session(QObject):
             )
             return
         seed = self.training_settings.seed if self.training_settings is not None else None
+        if self.reference.active:  # the query's cells only, as opened
+            job = self.reference.save_as(path, params=self.parameters(), seed=seed)
+            job.succeeded.connect(lambda _written: self.saved.emit(str(path)))
+            return
         job = self.run_job(
             JobKind.SAVE, f"Saving {path.name}", data_tasks.save_annotated, self.adata, path,
             latents=self.latents, model=self.model, params=self.parameters(), seed=seed,

@@ -49,7 +49,8 @@ class DataWiring(QObject):
         session.training_ended.connect(lambda _outcome: panel.set_locked(False))
 
     def _on_panel_choices_changed(self, choices: DataChoices) -> None:
-        stored.write_json(self.settings, CHOICES_KEY, choices.as_dict())
+        if not self.session.reference.active:  # the joint data's columns mean nothing elsewhere
+            stored.write_json(self.settings, CHOICES_KEY, choices.as_dict())
         self.session.set_choices(choices)
 
     def _on_session_data_loaded(self, adata: Any) -> None:
@@ -59,7 +60,11 @@ class DataWiring(QObject):
         if withheld is not None:  # data set up for testing label transfer (the demo)
             preferred = replace(preferred, labels_key=withheld.column,
                                 unlabeled_category=withheld.unlabeled_category)
+        reference = self.session.reference.state
+        if reference is not None:  # the open data joined with a reference: its columns
+            preferred = reference.choices()
         self.panel.set_data(adata, path.name if path else "data", preferred)
+        self.panel.show_reference(reference.summary_html() if reference is not None else None)
 
 
 def _choices_kwargs(values: Any) -> dict[str, Any]:

@@ -179,7 +179,8 @@ class PredictionsWiring(QObject):
         if not path or session.adata is None:
             return
         try:
-            results_io.export_predictions_csv(session.adata, _with_suffix(path, ".csv"),
+            cells = session.reference.cells_for_export(session.adata)  # a reference's: the query's only
+            results_io.export_predictions_csv(cells, _with_suffix(path, ".csv"),
                                               batch_key=c.batch_key, labels_key=c.labels_key)
         except (OSError, ValueError) as exc:
             self.prompts.show_error(f"The predictions could not be exported: {exc}")

@@ -88,6 +88,13 @@ class DataPanel(QWidget):
         summary_box = QGroupBox("Data")
         QVBoxLayout(summary_box).addWidget(self.summary_label)
         layout.addWidget(summary_box)
+        self.reference_box = QGroupBox("Reference")  # File > Annotate with Reference...
+        self.reference_label = QLabel()
+        self.reference_label.setWordWrap(True)
+        self.reference_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        QVBoxLayout(self.reference_box).addWidget(self.reference_label)
+        self.reference_box.setVisible(False)
+        layout.addWidget(self.reference_box)
 
         setup_box = QGroupBox("What is what")
         form = QFormLayout(setup_box)
@@ -225,6 +232,11 @@ class DataPanel(QWidget):
             n_top_genes=self.hvg_spin.value() if self.hvg_box.isChecked() else None,
             hvg_batch_aware=self.hvg_batch_check.isChecked(),
         )
+
+    def show_reference(self, text: str | None) -> None:
+        """Show what the data was joined with (rich text), or hide the reference box (None)."""
+        self.reference_label.setText(text or "")
+        self.reference_box.setVisible(bool(text))
 
     def show_checking(self) -> None:
         """Say that checks are running."""

@@ -100,6 +100,7 @@ class LatentView(QWidget):
         self._pending_gene: str | None = None
         self._selection: np.ndarray | None = None
         self._hovered_cell = -1
+        self._query_cells: np.ndarray | None = None
         self._build()
 
     # ================================================================ public API
@@ -114,10 +115,26 @@ class LatentView(QWidget):
             self._pending_gene = None
             self._selection = None
             self._shown = []
+            self.set_query_cells(None)
         key = self._colouring.key if same and self._colouring is not None else None
         self._fill_colour_combo(key)
         self._refresh_plots()
         self._update_selection_label()
+
+    def set_query_cells(self, mask: np.ndarray | None) -> None:
+        """Offer "Query cells only" for cells where ``mask`` is True (the open data's, beside a
+        reference's); ``None`` hides the choice and shows every cell."""
+        self._query_cells = None if mask is None else np.asarray(mask, dtype=bool)
+        box = self._ui.query_only
+        box.blockSignals(True)
+        box.setChecked(False)
+        box.blockSignals(False)
+        box.setVisible(mask is not None)
+        self._canvas.set_point_mask(None)
+
+    def set_query_only(self, on: bool) -> None:
+        """Show only the query's cells (``on``) or every cell; needs `set_query_cells` first."""
+        self._ui.query_only.setChecked(on)
 
     def set_available_spaces(self, spaces: list[str]) -> None:
         """List these latent spaces (in the viewer's order); the first call after training requests embeddings."""
@@ -322,6 +339,7 @@ class LatentView(QWidget):
         ui.space_combo.currentIndexChanged.connect(self._on_space_combo_changed)
         ui.method_combo.currentIndexChanged.connect(self._on_method_combo_changed)
         ui.side_by_side.toggled.connect(self._on_side_by_side_toggled)
+        ui.query_only.toggled.connect(self._on_query_only_toggled)
         ui.colour_combo.currentIndexChanged.connect(self._on_colour_combo_changed)
         ui.gene_edit.returnPressed.connect(self._on_gene_edit_return_pressed)
         ui.export_button.clicked.connect(self._on_export_clicked)
@@ -458,6 +476,9 @@ class LatentView(QWidget):
 
     def _on_method_combo_changed(self, _index: int) -> None:
         self._refresh_plots()
+
+    def _on_query_only_toggled(self, on: bool) -> None:
+        self._canvas.set_point_mask(self._query_cells if on and self._query_cells is not None else None)
 
     def _on_side_by_side_toggled(self, on: bool) -> None:
         self._ui.space_combo.setEnabled(not on)

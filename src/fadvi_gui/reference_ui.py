@@ -1,0 +1,51 @@
+"""The reference annotation's part of the main window: File > Annotate with Reference... and its wiring.
+
+:func:`install_reference` adds the menu entry (after Open Demo Data), builds the
+:class:`~fadvi_gui.wiring.reference.ReferenceWiring` and keeps the entry enabled only while data
+is open and nothing runs, so ``main_window`` needs one line for all of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from qtpy.QtWidgets import QAction
+
+from fadvi_gui.wiring.reference import ReferenceWiring
+
+if TYPE_CHECKING:
+    from fadvi_gui.main_window import MainWindow
+
+
+@dataclass
+class ReferenceUi:
+    """What :func:`install_reference` added to a window."""
+
+    action: QAction
+    wiring: ReferenceWiring
+
+
+def install_reference(window: MainWindow) -> ReferenceUi:
+    """Add File > Annotate with Reference... to ``window`` and wire it to the window's session."""
+    session = window.session
+    wiring = ReferenceWiring(session, window.viewer, window, window)
+    wiring.progress.connect(window._on_model_wiring_progress)  # the status bar's progress bar
+    action = QAction("Annotate with &Reference...", window)
+    action.setToolTip("Predict your cells' types from a labelled reference (.h5ad) or a saved "
+                      "reference model.")
+    action.triggered.connect(lambda _checked=False: wiring.ask_and_annotate())
+    actions = window.file_menu.actions()
+    after_demo = actions[actions.index(window.demo_action) + 1]
+    window.file_menu.insertAction(after_demo, action)
+
+    def refresh(*_args: object) -> None:
+        action.setEnabled(wiring.can_annotate)
+
+    session.data_loaded.connect(refresh)
+    session.busy_changed.connect(refresh)
+    refresh()
+    return ReferenceUi(action, wiring)
+
+
+__all__ = ["ReferenceUi", "install_reference"]
