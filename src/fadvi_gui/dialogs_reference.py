@@ -40,6 +40,8 @@ class ReferenceDialog(QDialog):
 
     Attributes
     ----------
+    intro
+        What the reference is: its size, or its model card.
     labels_combo, batch_combo, coarse_combo, layer_combo
         The reference's columns (absent for a reference model).
     query_batch_combo
@@ -53,10 +55,10 @@ class ReferenceDialog(QDialog):
         self.setWindowTitle("Annotate with a reference")
         self.is_model = read.model is not None
         layout = QVBoxLayout(self)
-        intro = QLabel(self._intro(read))
-        intro.setWordWrap(True)
-        intro.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        layout.addWidget(intro)
+        self.intro = QLabel(self._intro(read))
+        self.intro.setWordWrap(True)
+        self.intro.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        layout.addWidget(self.intro)
         form = QFormLayout()
         self.labels_combo = self.batch_combo = self.coarse_combo = self.layer_combo = None
         if not self.is_model:

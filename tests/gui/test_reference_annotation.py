@@ -205,3 +205,37 @@ def test_too_few_shared_genes_is_refused_with_the_count(qtbot, window, split, tm
     text = shown.args[0].text()
     assert "Only 40 genes match" in text, text
     assert not window.session.reference.active and window.session.adata.n_obs == N_QUERY
+
+
+def test_a_reference_model_folder_shows_its_card_and_maps_the_query(qtbot, window, split, tmp_path):
+    from fadvi_core import ReferenceModel
+
+    reference_path, query_path, truth = split
+    built = ReferenceModel.train(anndata.read_h5ad(reference_path), labels_key="cell_type",
+                                 reference_batch_key="batch", reference_layer="counts",
+                                 coarse_labels_key="cell_type_broad", max_epochs=15,
+                                 source=reference_path)
+    built.save(tmp_path / "pbmc_reference")
+    window.open_file(query_path)
+    wait_checked(qtbot, window)
+    dialog = _open_and_join(qtbot, window, tmp_path / "pbmc_reference" / keys.CARD_FILE)
+    assert dialog.is_model and dialog.labels_combo is None
+    assert "Validation accuracy" in dialog.intro.text() and "pbmc_reference" in dialog.intro.text()
+    dialog.ok_button.click()
+    session = window.session
+    qtbot.waitUntil(lambda: session.reference.active and session.latents is not None
+                    and _idle(window), timeout=120_000)
+    assert session.adata.n_obs == N_QUERY and session.model is not None
+    assert "shared genes" in window.data_panel.reference_label.text()
+    qtbot.mouseClick(window.predictions_panel.predict_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: _idle(window) and PREDICTION_KEY in session.adata.obs, timeout=120_000)
+    predicted = session.adata.obs[PREDICTION_KEY].astype(str).to_numpy()
+    assert np.mean(predicted == truth.to_numpy()) > 0.7
+    out = tmp_path / "mapped.h5ad"
+    window.ask_save_path = lambda *_args: str(out)
+    with qtbot.waitSignal(session.saved, timeout=120_000):
+        window.save_action.trigger()
+    written = anndata.read_h5ad(out)
+    assert list(written.obs_names) == list(anndata.read_h5ad(query_path).obs_names)
+    assert {"fadvi_prediction", "fadvi_agreement", "fadvi_prediction_resolved"} <= set(written.obs)
+    assert np.mean(written.obs["fadvi_prediction"].astype(str).to_numpy() == truth.to_numpy()) > 0.7

@@ -81,8 +81,6 @@ class ReferenceState:
 
     def choices(self) -> DataChoices:
         """The data choices the session starts with: the engine's batch and label columns."""
-        if self.mode == MAPPED:  # nothing to learn: the mapped model predicts
-            return DataChoices(batch_key=BATCH_KEY)
         return DataChoices(batch_key=BATCH_KEY, labels_key=LABELS_KEY, unlabeled_category=UNLABELLED)
 
     def query_positions(self) -> np.ndarray:
@@ -114,7 +112,8 @@ class ReferenceState:
         lines.append(f"<b>Genes:</b> {_escape(self.genes_text)}")
         if self.mode == MAPPED:
             lines.append("Your cells are mapped onto the reference model: press "
-                         "<i>Predict labels</i> in the Predictions panel; no training is needed.")
+                         "<i>Predict labels</i> in the Predictions panel. No training is needed "
+                         "(the checks below are about training a new model, which needs labels).")
         else:
             lines.append("The table below counts the reference's cells per batch and label, and "
                          "your cells as '(query cell)'. Train, then predict.")
