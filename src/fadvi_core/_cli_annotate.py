@@ -96,7 +96,8 @@ def add_annotate_command(commands) -> None:
     annotate.add_argument("--reference", required=True, metavar="REF",
                           help="labelled .h5ad, or the folder of a saved reference model")
     annotate.add_argument("--labels-key", default=None,
-                          help="the reference's cell-type column (needed with an .h5ad)")
+                          help="the reference's cell-type column (needed with an .h5ad; default: none, "
+                               "a reference model knows its own)")
     annotate.add_argument("--out", required=True, metavar="FILE", help="new .h5ad to write")
     annotate.add_argument("--reference-batch-key", default=None,
                           help="the reference's batch column (default: one batch)")

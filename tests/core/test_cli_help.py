@@ -20,11 +20,11 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
     return dict(sub.choices)
 
 
-@pytest.mark.parametrize("name", ["train", "predict", "map"])
+@pytest.mark.parametrize("name", ["train", "predict", "map", "annotate", "reference"])
 def test_every_option_says_its_default(name):
     command = _commands()[name]
     for action in command._actions:
-        if action.option_strings and action.dest not in ("help", "out"):
+        if action.option_strings and action.dest not in ("help", "out") and not action.required:
             assert "default" in (action.help or ""), f"fadvi {name} {action.option_strings[0]}"
 
 
