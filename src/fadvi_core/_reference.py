@@ -82,6 +82,15 @@ def counts_of(adata: AnnData, layer: str | None, what: str, flag: str):
     return adata.layers[layer]
 
 
+def check_counts(adata: AnnData, layer: str | None, what: str) -> None:
+    """Raise ``ValueError`` when the counts of ``adata`` are not raw counts (named as ``what``)."""
+    from ._checks import _value_problems
+
+    for problem in _value_problems(counts_of(adata, layer, what, "--layer"), layer, adata):
+        if problem.severity == "error" and problem.code != "empty_cells":
+            raise ValueError(f"In the {what}: {problem}")
+
+
 def _labels(reference: AnnData, labels_key: str) -> pd.Series:
     labels = _column(reference, labels_key, "reference", "--labels-key (labels_key)")
     if labels is None:
@@ -129,6 +138,8 @@ def joint_data(query: AnnData, reference: AnnData, *, labels_key: str,
     query_batches = batch_names(query, batch_key, "query: ", "data", "--batch-key (batch_key)")
     coarse = _column(reference, coarse_labels_key, "reference", "--coarse-labels-key")
     genes = match_genes(reference, query)
+    check_counts(reference, reference_layer, "reference")
+    check_counts(query, layer, "data")
     ref_counts = sparse.csr_matrix(counts_of(reference, reference_layer, "reference",
                                            "--reference-layer"), dtype=np.float32)
     query_counts = sparse.csr_matrix(counts_of(query, layer, "data", "--layer"), dtype=np.float32)

@@ -172,6 +172,7 @@ class ReferenceModel:
         stand_in = AnnData(X=sparse.csr_matrix((0, len(genes)), dtype=np.float32),
                            var=pd.DataFrame(self.card["gene_ids"], index=genes))
         match = match_genes(stand_in, query)
+        ref.check_counts(query, layer, "data")
         counts = sparse.csr_matrix(ref.counts_of(query, layer, "data", "--layer"), dtype=np.float32)
         picked = counts[:, match.query_index].tocoo()
         matrix = sparse.csr_matrix((picked.data, (picked.row, match.reference_index[picked.col])),

@@ -65,6 +65,13 @@ def test_too_few_shared_genes_says_how_many_and_what_to_do():
         match_genes(reference, query)
 
 
+def test_normalised_data_is_refused_naming_the_file():
+    reference, query, _ = _split(_synthetic())
+    query.X = np.log1p(query.X)
+    with pytest.raises(ValueError, match="In the data: .*non-integer"):
+        annotate(query, reference, labels_key="labels", max_epochs=1)
+
+
 def _split(adata):
     reference = adata[adata.obs["batch"] == "batch_0"].copy()
     query = adata[adata.obs["batch"] == "batch_1"].copy()
