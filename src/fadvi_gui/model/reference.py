@@ -99,16 +99,16 @@ class ReferenceState:
         """What the data panel shows: the reference, the query and how their genes matched."""
         query = self.query
         batches = _counts(query.obs[self.query_batch_key]) if self.query_batch_key else "one batch"
-        lines = [f"<b>Reference: {_escape(self.reference_name)}</b> ({self.mode})"]
+        lines = [f"<b>Reference: {_escape(self.reference_name)}</b>", f"{self.mode.capitalize()}:"]
         if self.joint is not None:
             labels = self.data.obs[LABELS_KEY].astype(str).to_numpy()[: self.joint.n_reference]
             n_types = len(set(labels))
-            lines.append(f"{self.joint.n_reference:,} labelled reference cells, {n_types} cell types")
+            lines[-1] += f" {self.joint.n_reference:,} labelled cells, {n_types} cell types"
         elif self.reference_model is not None:
             card = self.reference_model.card
-            lines.append(f"{card['data']['n_cells']:,} reference cells, "
-                         f"{len(card['classes'])} cell types")
-        lines.append(f"<b>Your data:</b> {query.n_obs:,} cells; batches: {_escape(batches)}")
+            lines[-1] += f" {card['data']['n_cells']:,} cells, {len(card['classes'])} cell types"
+        lines.append(f"<b>Your data:</b> {query.n_obs:,} cells")
+        lines.append(f"Batches: {_escape(batches)}")
         lines.append(f"<b>Genes:</b> {_escape(self.genes_text)}")
         if self.mode == MAPPED:
             lines.append("Your cells are mapped onto the reference model: press "

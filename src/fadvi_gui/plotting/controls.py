@@ -49,8 +49,8 @@ class ViewerControls(QWidget):
         self.side_by_side = QCheckBox("Side by side")
         self.side_by_side.setToolTip("Show z_b (batch) and z_l (cell type) next to each other.")
         self.side_by_side.setEnabled(False)
-        self.query_only = QCheckBox("Query cells only")
-        self.query_only.setToolTip("Hide the reference's cells: show only the cells of your data.")
+        self.query_only = QCheckBox("Query only")
+        self.query_only.setToolTip("Show only your data's cells (the query), hiding the reference's cells.")
         self.query_only.setVisible(False)  # only while the data is annotated from a reference
         self.colour_combo = QComboBox()
         self.colour_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -66,7 +66,6 @@ class ViewerControls(QWidget):
             top.addWidget(QLabel(label))
             top.addWidget(widget)
         top.addWidget(self.side_by_side)
-        top.addWidget(self.query_only)
         top.addStretch(1)
         # Short rows keep the viewer narrow enough for both docks beside it on a 1366 px screen.
         colour = QHBoxLayout()
@@ -110,6 +109,7 @@ class ViewerControls(QWidget):
         self.save_button.setToolTip("Add the selection to the data as a new obs column (selection_1, ...).")
         for button in (self.clear_button, self.invert_button, self.save_button):
             row.addWidget(button)
+        row.addWidget(self.query_only)  # a short row: the viewer stays narrow at 1366 px
         row.addStretch(1)
         self.status = QLabel()
         # Long messages are cut rather than widening the window.
