@@ -45,7 +45,7 @@ def _open_and_join(bot, window, reference_path):
     assert action in window.file_menu.actions()
     action.trigger()
     wiring = window.reference_ui.wiring
-    bot.waitUntil(lambda: wiring.dialog is not None and wiring.dialog.isVisible(), timeout=60_000)
+    bot.waitUntil(lambda: wiring.dialog is not None and wiring.dialog.isVisible(), timeout=120_000)
     return wiring.dialog
 
 

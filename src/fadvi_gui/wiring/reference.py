@@ -15,6 +15,7 @@ from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QWidget
 
 from fadvi_gui.dialogs_reference import ReferenceDialog
+from fadvi_gui.session import JobKind
 
 if TYPE_CHECKING:
     from fadvi_gui.panels.viewer import LatentView
@@ -66,8 +67,8 @@ class ReferenceWiring(QObject):
 
     @property
     def can_annotate(self) -> bool:
-        """True when data is open and nothing runs."""
-        return self.session.adata is not None and not self.session.is_busy
+        """True when data is open and nothing that replaces or rewrites it runs (as for mapping)."""
+        return self.session.adata is not None and self.session.blocker(JobKind.MAP) is None
 
     def ask_and_annotate(self) -> None:
         """Ask for a reference (a labelled .h5ad, or a reference model's card), then read it."""
@@ -82,9 +83,9 @@ class ReferenceWiring(QObject):
         if self.session.adata is None:
             self.prompts.show_error("Open your data first, then annotate it with a reference.")
             return
-        if self.session.is_busy:
-            self.prompts.show_error(f"{self.session.busy_text()} is still running. Wait for it, "
-                                    "then annotate with the reference.")
+        if not self.can_annotate:
+            self.prompts.show_error(f"{self.session.blocked_reason(JobKind.MAP)} Then annotate "
+                                    "with the reference.")
             return
         job = self.session.reference.read(path)
         job.succeeded.connect(self._on_read_job_succeeded)
@@ -102,9 +103,9 @@ class ReferenceWiring(QObject):
 
     def _on_dialog_accepted(self, read: ReadReference, dialog: ReferenceDialog) -> None:
         keys = dialog.keys()
-        if self.session.is_busy:
-            self.prompts.show_error(f"{self.session.busy_text()} is still running. Wait for it, "
-                                    "then annotate with the reference.")
+        if not self.can_annotate:
+            self.prompts.show_error(f"{self.session.blocked_reason(JobKind.MAP)} Then annotate "
+                                    "with the reference.")
             return
         if dialog.is_model:
             self.session.reference.map(read, batch_key=keys["batch_key"], on_progress=self._on_progress)
