@@ -12,7 +12,6 @@ Everything is read with ``allow_pickle=False`` and JSON, so opening a project ne
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fadvi_core import write_atomically
+from fadvi_core import file_sha256, write_atomically
 from fadvi_gui.model.keys import SCVI_PREFIX
 
 if TYPE_CHECKING:
@@ -75,15 +74,6 @@ class Project:
     obsm: dict[str, np.ndarray] = field(default_factory=dict)
     selection: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     model_bytes: bytes | None = None
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Return the hex SHA-256 of the file at ``path`` (read in 1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
