@@ -204,9 +204,15 @@ class ReferenceModel:
                  should_stop=None) -> AnnData:
         """Map ``query`` onto this reference (only its batch weights learn); an annotated copy."""
         data, match = self.query_data(query, batch_key=batch_key, layer=layer)
-        genes = data.var_names
         model = self.map(data, max_epochs=max_epochs, seed=seed,
                          progress_callback=progress_callback, should_stop=should_stop)
+        return self.annotation(model, query, match, seed=seed, max_epochs=max_epochs)
+
+    def annotation(self, model, query: AnnData, match: GeneMatch, *, seed: int = 0,
+                   max_epochs: int = MAP_EPOCHS) -> AnnData:
+        """The annotated copy of ``query`` by ``model`` from `map` (what `annotate` returns)."""
+        data = model.adata
+        genes = data.var_names
         frame, latents = ref.query_annotation(
             model, data, np.arange(data.n_obs), reference_latent=self.latent,
             reference_labels=np.asarray(self.classes, dtype=object)[self.labels],

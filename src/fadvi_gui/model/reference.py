@@ -66,6 +66,8 @@ class ReferenceState:
         The engine's ``JointData`` (joint training only).
     reference_model
         The ``fadvi_core.ReferenceModel`` (mapping only).
+    genes
+        The engine's ``GeneMatch`` of the query onto the reference model (mapping only).
     """
 
     query: AnnData
@@ -78,6 +80,7 @@ class ReferenceState:
     query_batch_key: str | None = None
     joint: Any = None
     reference_model: Any = None
+    genes: Any = None
 
     def choices(self) -> DataChoices:
         """The data choices the session starts with: the engine's batch and label columns."""

@@ -120,7 +120,7 @@ def map_onto_reference(control: Control, query: AnnData, read: ReadReference, *,
     state = ReferenceState(query=query, data=data, mode=MAPPED, reference_name=read.path.name,
                            source=dict(read.source or {}), genes_text=match.describe(),
                            n_shared=int(match.n_shared), query_batch_key=batch_key,
-                           reference_model=reference)
+                           reference_model=reference, genes=match)
     return state, model
 
 
@@ -135,18 +135,7 @@ def query_results(state: ReferenceState, model: Any, *, seed: int = 0) -> AnnDat
         else:  # the engine registers the data it is given: never the session's
             joint = dataclasses.replace(joint, adata=joint.adata.copy())
         return fadvi_core.joint_annotation(model, joint, state.query, source=state.source, seed=seed)
-    from fadvi_core import _reference as engine
-
-    reference = state.reference_model
-    frame, latents = engine.query_annotation(
-        model, model.adata, np.arange(model.adata.n_obs), reference_latent=reference.latent,
-        reference_labels=np.asarray(reference.classes, dtype=object)[reference.labels],
-        coarse_of=reference.card.get("coarse_of"))
-    frame.index = state.query.obs_names
-    record = {"reference": dict(state.source) | {"n_cells": reference.card["data"]["n_cells"]},
-              "settings": {"mode": MAPPED}, "genes": {"n_shared": state.n_shared,
-                                                      "described": state.genes_text}}
-    return engine.annotated_copy(state.query, frame, latents, record)
+    return state.reference_model.annotation(model, state.query, state.genes, seed=seed)
 
 
 def query_annotated(control: Control, state: ReferenceState, adata: AnnData, *, model: Any,
