@@ -15,7 +15,7 @@ from conftest import DEMO, SETTINGS_ENV, close_window, set_fast_model, wait_chec
 from qtpy.QtCore import Qt
 
 from fadvi_gui.model import reference as keys
-from fadvi_gui.model.keys import PREDICTION_KEY
+from fadvi_gui.model.keys import AGREEMENT_KEY, PREDICTION_KEY, RESOLVED_KEY
 
 QUERY_BATCH = "5p"
 N_QUERY = 430
@@ -132,6 +132,24 @@ def test_training_and_predictions_label_the_query_cells(qtbot, joined, split):
     predicted = session.adata.obs[PREDICTION_KEY].astype(str).to_numpy()[positions]
     accuracy = float(np.mean(predicted == truth.to_numpy()))
     assert accuracy > 0.85, accuracy
+
+
+def test_the_reference_gives_a_second_opinion_the_review_can_filter(qtbot, joined):
+    window, session = joined, joined.session  # predicted by the test above
+    qtbot.waitUntil(lambda: _idle(window) and AGREEMENT_KEY in session.adata.obs, timeout=120_000)
+    obs = session.adata.obs
+    query = session.reference.state.query_mask()
+    agreement = pd.array(obs[AGREEMENT_KEY], dtype="boolean")
+    assert agreement[~query].isna().all() and not agreement[query].isna().any()
+    assert agreement[query].mean() > 0.8
+    assert obs[RESOLVED_KEY][query].notna().all() and obs[RESOLVED_KEY][~query].isna().all()
+    panel = window.predictions_panel
+    panel.set_filter("disagreements")  # reference cells against their label, query cells the vote
+    predicted = obs[PREDICTION_KEY].astype(str).to_numpy()
+    labels = obs[keys.LABELS_KEY].astype(str).to_numpy()
+    expected = int((labels != predicted)[~query].sum() + (~agreement[query]).sum())
+    assert panel.review.rowCount() == expected
+    panel.set_filter("all")
 
 
 def test_the_viewer_hides_the_reference_cells_on_request(qtbot, joined):

@@ -36,6 +36,11 @@ UNCERTAIN = "Uncertain"
 PREDICTION_SET_KEY = "fadvi_prediction_set"
 SET_SIZE_KEY = "fadvi_set_size"
 NOVELTY_KEY = "fadvi_novelty"
+#: With a reference: the prediction at the level its set resolves, the reference cells' kNN vote
+#: in z_l, and whether the vote agrees with the prediction (`fadvi_core.annotate`'s columns).
+RESOLVED_KEY = "fadvi_prediction_resolved"
+KNN_PREDICTION_KEY = "fadvi_knn_prediction"
+AGREEMENT_KEY = "fadvi_agreement"
 AT_ERROR_RATE_KEY = "fadvi_prediction_at_error_rate"
 UNKNOWN = "Unknown"
 

@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 import pandas as pd
 
 from fadvi_gui.model.keys import (
-    ACCEPTED_KEY, BATCH_CONFIDENCE_KEY, BATCH_PREDICTION_KEY, BATCH_PROBABILITIES_KEY,
+    ACCEPTED_KEY, AGREEMENT_KEY, BATCH_CONFIDENCE_KEY, BATCH_PREDICTION_KEY, BATCH_PROBABILITIES_KEY,
     BATCH_PROBABILITY_CLASSES_KEY, CONFIDENCE_KEY, NOVELTY_KEY, PREDICTION_KEY,
     PREDICTION_SET_KEY, PROBABILITIES_KEY, PROBABILITY_CLASSES_KEY, UNCERTAIN,
 )
@@ -190,11 +190,12 @@ def review_table(adata: AnnData, *, batch_key: str | None, labels_key: str | Non
         Columns ``position`` (row in ``adata``), ``cell``, ``batch``, ``existing_label``,
         ``predicted_label``, ``confidence``, ``labelled`` (the cell had an original label), and
         ``prediction_set`` ("T_CD4 or T_CD8"; "" before sets were made) and ``novelty`` (NaN
-        before novelty was scored), from the Error rate dock's columns.
+        before novelty was scored), from the Error rate dock's columns, and ``knn_disagrees``
+        (annotating from a reference: the reference's kNN vote differs from the prediction).
         Empty when nothing was predicted.
     """
     columns = ["position", "cell", "batch", "existing_label", "predicted_label", "confidence",
-               "labelled", "prediction_set", "novelty"]
+               "labelled", "prediction_set", "novelty", "knn_disagrees"]
     if PREDICTION_KEY not in adata.obs:
         return pd.DataFrame(columns=columns)
     obs = adata.obs
@@ -220,6 +221,8 @@ def review_table(adata: AnnData, *, batch_key: str | None, labels_key: str | Non
                            if PREDICTION_SET_KEY in obs else np.full(len(rows), "", dtype=object)),
         "novelty": (obs[NOVELTY_KEY].iloc[rows].to_numpy(dtype=np.float64)
                     if NOVELTY_KEY in obs else np.full(len(rows), np.nan)),
+        "knn_disagrees": (~pd.array(obs[AGREEMENT_KEY].iloc[rows], dtype="boolean")).fillna(False)
+                         .to_numpy(dtype=bool) if AGREEMENT_KEY in obs else np.zeros(len(rows), bool),
     }, columns=columns).reset_index(drop=True)
 
 
@@ -229,9 +232,10 @@ def filter_review(table: pd.DataFrame, how: ReviewFilter, threshold: float) -> n
         return np.ones(len(table), dtype=bool)
     if how == "unlabelled":
         return ~table["labelled"].to_numpy(dtype=bool)
-    if how == "disagreements":
-        return table["labelled"].to_numpy(dtype=bool) & (
-            table["existing_label"].to_numpy() != table["predicted_label"].to_numpy())
+    if how == "disagreements":  # with the cell's label, or with the reference's kNN vote
+        return (table["labelled"].to_numpy(dtype=bool) & (
+            table["existing_label"].to_numpy() != table["predicted_label"].to_numpy())) | (
+            table["knn_disagrees"].to_numpy(dtype=bool))
     if how == "low_confidence":
         return table["confidence"].to_numpy(dtype=np.float64) < threshold
     raise ValueError(f"Unknown filter {how!r}; use one of {list(REVIEW_FILTERS)}.")

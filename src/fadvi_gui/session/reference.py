@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QObject, Signal
 
+from fadvi_gui.model.keys import PREDICTION_KEY
 from fadvi_gui.model.reference import ReferenceState, query_view
 from fadvi_gui.session.jobs import JobKind
 from fadvi_gui.tasks import reference as reference_tasks
@@ -41,6 +42,8 @@ class ReferenceAnnotation(QObject):
         super().__init__(session)
         self._session = session
         self.state: ReferenceState | None = None
+        self._opinion_of: tuple | None = None  # the model and predictions last given a second opinion
+        session.predictions_changed.connect(self._on_session_predictions_changed)
 
     @property
     def active(self) -> bool:
@@ -80,6 +83,22 @@ class ReferenceAnnotation(QObject):
         job.succeeded.connect(lambda result: self.adopt(result[0], model=result[1]))
         self._session.start_job(job)
         return job
+
+    def _on_session_predictions_changed(self, mode: str) -> None:
+        """After label predictions, add the reference's second opinion (resolved prediction,
+        kNN vote, agreement) in a worker; skipped when model and predictions are unchanged."""
+        session = self._session
+        adata = session.adata
+        if mode != "label" or self.state is None or session.model is None or adata is None \
+                or PREDICTION_KEY not in adata.obs or session.blocked_reason(JobKind.TRUST):
+            return
+        signature = (id(session.model), hash(adata.obs[PREDICTION_KEY].cat.codes.to_numpy().tobytes()))
+        if signature == self._opinion_of:
+            return
+        self._opinion_of = signature
+        job = session.run_job(JobKind.TRUST, "Asking the reference's nearest cells",
+                              reference_tasks.second_opinion, self.state, session.model, adata)
+        job.succeeded.connect(session.write_obs_columns)
 
     def query(self) -> AnnData:
         """The data as it was opened (not the joint data of an earlier reference)."""

@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 import fadvi_core
-from fadvi_gui.model.keys import SCVI_PREFIX, UNS_KEY
+from fadvi_gui.model.keys import (
+    AGREEMENT_KEY, KNN_PREDICTION_KEY, PREDICTION_KEY, RESOLVED_KEY, SCVI_PREFIX, UNS_KEY,
+)
 from fadvi_gui.model.reference import CARD_FILE, JOINT, JOINT_COLUMNS, MAPPED, ReferenceState, query_view
 from fadvi_gui.tasks.data import plain_uns, read_data
 from fadvi_gui.tasks.devices import reserve_core_for_ui
@@ -138,6 +141,26 @@ def query_results(state: ReferenceState, model: Any, *, seed: int = 0) -> AnnDat
     return state.reference_model.annotation(model, state.query, state.genes, seed=seed)
 
 
+def second_opinion(control: Control, state: ReferenceState, model: Any, adata: AnnData
+                   ) -> pd.DataFrame:
+    """The resolved prediction, the reference's kNN vote and their agreement with the app's
+    prediction, one row per cell of ``adata`` (the session's data); reference cells are empty."""
+    out = query_results(state, model)
+    rows = state.query_positions()
+    frame = pd.DataFrame(index=adata.obs_names)
+    for key in (RESOLVED_KEY, KNN_PREDICTION_KEY):
+        values = np.full(adata.n_obs, None, dtype=object)
+        values[rows] = out.obs[key].astype(str).to_numpy()
+        frame[key] = pd.Categorical(values)
+    predicted = adata.obs[PREDICTION_KEY].astype(object).to_numpy()[rows]
+    agreement = pd.array([pd.NA] * adata.n_obs, dtype="boolean")
+    known = pd.notna(predicted)
+    agreement[rows[known]] = out.obs[KNN_PREDICTION_KEY].astype(str).to_numpy()[known] == \
+        predicted[known].astype(str)
+    frame[AGREEMENT_KEY] = agreement
+    return frame
+
+
 def query_annotated(control: Control, state: ReferenceState, adata: AnnData, *, model: Any,
                     params: Mapping[str, Any] | None = None, seed: int | None = None) -> AnnData:
     """The query as opened (all its genes, its order) with the reference's labels as predictions.
@@ -180,4 +203,5 @@ def save_query_annotation(control: Control, state: ReferenceState, adata: AnnDat
 
 
 __all__ = ["MAP_EPOCHS", "ReadReference", "join_reference", "map_onto_reference", "model_folder",
-           "query_annotated", "query_results", "read_reference", "save_query_annotation"]
+           "query_annotated", "query_results", "read_reference", "save_query_annotation",
+           "second_opinion"]
