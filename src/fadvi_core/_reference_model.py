@@ -40,13 +40,13 @@ _CARD_FIELDS = {"format": str, "format_version": int, "labels_key": str, "classe
                 "validation": dict, "versions": dict, "created": str}
 
 
-def _validation_quality(model) -> dict:
+def _validation_quality(model, labels_key: str) -> dict:
     """Accuracy and expected calibration error on the held-out labelled cells."""
     from ._calibration import expected_calibration_error
 
     indices = np.asarray(getattr(model, "validation_indices_", []), dtype=int)
-    labels = model.adata.obs[ref.LABELS_KEY].to_numpy()[indices]
-    labelled = labels != ref.UNLABELLED
+    labels = model.adata.obs[labels_key].astype(str).to_numpy()[indices]
+    labelled = np.isin(labels, model.label_classes)
     if not labelled.any():
         return {"accuracy": None, "ece": None, "n_cells": 0}
     soft = model.predict(model.adata, indices=indices[labelled], soft=True)
@@ -85,8 +85,6 @@ class ReferenceModel:
               seed: int = 0, source: str | os.PathLike | None = None, progress_callback=None,
               should_stop=None) -> ReferenceModel:
         """Train a reference model on ``reference``'s labelled cells (``source``: its file)."""
-        from ._cli_record import package_versions
-
         stand_in = _empty_query(pd.Index(reference.var_names.astype(str)))
         joint = ref.joint_data(stand_in, reference, labels_key=labels_key,
                                reference_batch_key=reference_batch_key,
@@ -94,30 +92,62 @@ class ReferenceModel:
                                coarse_labels_key=coarse_labels_key, n_top_genes=n_top_genes)
         model = train_joint(joint, time_budget_s=time_budget_s, max_epochs=max_epochs, seed=seed,
                             progress_callback=progress_callback, should_stop=should_stop)
-        voters = voting_cells(joint.n_reference, seed)
-        latent = model.get_latent_representation(joint.adata, indices=voters, representation="l")
+        return cls.from_model(model, data=reference, labels_name=labels_key,
+                              coarse_labels_key=coarse_labels_key, coarse_of=joint.coarse_of,
+                              source=source, seed=seed)
+
+    @classmethod
+    def from_model(cls, model, *, data: AnnData | None = None, labels_name: str | None = None,
+                   coarse_labels_key: str | None = None, coarse_of: dict[str, str] | None = None,
+                   source: str | os.PathLike | None = None, seed: int = 0) -> ReferenceModel:
+        """The reference of a trained model with labels (the app's, or `train`'s).
+
+        ``data`` is the file the model's genes came from (its gene ids go on the card; default
+        the model's AnnData); ``coarse_labels_key`` an obs column of the model's AnnData whose
+        labels are the coarse level.
+        """
+        from ._cli_record import package_versions
+
+        setup = model.registry_["setup_args"]
+        labels_key = setup.get("labels_key")
+        if labels_key is None or not model.label_classes:
+            raise ValueError("This model was trained without cell-type labels, so it cannot be "
+                             "a reference. Train it with a labels column.")
+        if setup.get("categorical_covariate_keys") or setup.get("continuous_covariate_keys"):
+            raise ValueError("This model uses covariates, which a query file would need too; a "
+                             "reference model is trained without covariates.")
+        adata, data = model.adata, model.adata if data is None else data
+        labels = adata.obs[labels_key].astype(str).to_numpy()
+        labelled = np.flatnonzero(np.isin(labels, model.label_classes))
+        voters = labelled[voting_cells(len(labelled), seed)]
+        latent = model.get_latent_representation(adata, indices=voters, representation="l")
         classes = list(model.label_classes)
-        labels = pd.Index(classes).get_indexer(joint.adata.obs[ref.LABELS_KEY].to_numpy()[voters])
-        counts = joint.adata.obs[ref.LABELS_KEY].value_counts()
-        genes = joint.adata.var_names
-        positions = reference.var_names.get_indexer(genes)
-        id_columns = _identifier_columns(reference)
-        gene_ids = {name: [str(v) for v in reference.var[name].to_numpy()[positions]]
-                    for name in reference.var.columns if f"var['{name}']" in id_columns}
+        counts = pd.Series(labels[labelled]).value_counts()
+        if coarse_of is None and coarse_labels_key is not None:
+            coarse_of = ref.coarse_labels(
+                pd.Series(labels[labelled]),
+                pd.Series(adata.obs[coarse_labels_key].astype(str).to_numpy()[labelled]))
+        genes = model.var_names
+        positions = pd.Index(data.var_names.astype(str)).get_indexer(genes)
+        id_columns = _identifier_columns(data) if (positions >= 0).all() else {}
+        gene_ids = {name: [str(v) for v in data.var[name].to_numpy()[positions]]
+                    for name in data.var.columns if f"var['{name}']" in id_columns}
         path = Path(source) if source is not None else None
         card = {
-            "format": CARD_FORMAT, "format_version": 1, "labels_key": labels_key,
-            "coarse_labels_key": coarse_labels_key, "coarse_of": joint.coarse_of,
+            "format": CARD_FORMAT, "format_version": 1, "labels_key": labels_name or labels_key,
+            "coarse_labels_key": coarse_labels_key, "coarse_of": coarse_of,
             "classes": {name: int(counts.get(name, 0)) for name in classes},
             "genes": [str(g) for g in genes], "gene_ids": gene_ids,
-            "data": {"name": path.name if path else "(in memory)", "n_cells": reference.n_obs,
-                     "n_genes": reference.n_vars,
+            "data": {"name": path.name if path else "(in memory)", "n_cells": data.n_obs,
+                     "n_genes": data.n_vars,
                      "sha256": file_sha256(path) if path and path.is_file() else None},
             "batches": [b.removeprefix("reference: ") for b in model.batch_categories],
-            "validation": _validation_quality(model), "versions": package_versions(),
+            "validation": _validation_quality(model, labels_key),
+            "versions": package_versions(),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
-        return cls(model, card, latent.astype(np.float32), labels.astype(np.int64))
+        return cls(model, card, latent.astype(np.float32),
+                   pd.Index(classes).get_indexer(labels[voters]).astype(np.int64))
 
     def save(self, dir_path: str | os.PathLike, overwrite: bool = False) -> None:
         """Write the model, the card and the voting cells into ``dir_path`` (each atomically)."""
@@ -177,11 +207,15 @@ class ReferenceModel:
         picked = counts[:, match.query_index].tocoo()
         matrix = sparse.csr_matrix((picked.data, (picked.row, match.reference_index[picked.col])),
                                    shape=(query.n_obs, len(genes)), dtype=np.float32)
-        batches = ref.batch_names(query, batch_key, "query: ", "data", "--batch-key (batch_key)")
-        obs = pd.DataFrame({ref.BATCH_KEY: pd.Categorical(batches),
-                            ref.LABELS_KEY: pd.Categorical([ref.UNLABELLED] * query.n_obs)},
-                           index=pd.Index(query.obs_names.astype(str)))
-        data = AnnData(X=matrix, obs=obs, var=pd.DataFrame(index=genes))
+        # The columns the model was set up with (the engine's own, or the app's).
+        setup = self.model.registry_["setup_args"]
+        obs = pd.DataFrame(index=pd.Index(query.obs_names.astype(str)))
+        if setup.get("batch_key") is not None:
+            obs[setup["batch_key"]] = pd.Categorical(ref.batch_names(
+                query, batch_key, "query: ", "data", "--batch-key (batch_key)"))
+        obs[setup["labels_key"]] = pd.Categorical([setup["unlabeled_category"]] * query.n_obs)
+        layers = {setup["layer"]: matrix.copy()} if setup.get("layer") else None
+        data = AnnData(X=matrix, obs=obs, var=pd.DataFrame(index=genes), layers=layers)
         ref.refuse_empty_query_cells(data)
         return data, match
 

@@ -181,3 +181,31 @@ def test_demo_withheld_batch_from_a_reference_of_the_other_two(demo):
     resolved = out.obs["fadvi_prediction_resolved"].astype(str)
     assert set(resolved) <= set(truth) | {"T", "Mono", "Not in reference", "Unresolved"}
     assert out.obs["fadvi_agreement"].mean() > 0.9
+
+
+def test_a_model_trained_on_its_own_columns_becomes_a_reference(tmp_path):
+    from fadvi_core import FADVI
+
+    reference, query, truth = _split(_synthetic())
+    reference.layers["counts"] = reference.X.copy()
+    FADVI.setup_anndata(reference, layer="counts", batch_key="batch", labels_key="labels")
+    scvi.settings.seed = 0
+    model = FADVI(reference)
+    model.train(max_epochs=3)
+    ReferenceModel.from_model(model, coarse_labels_key="broad").save(tmp_path / "ref_model")
+    loaded = ReferenceModel.load(tmp_path / "ref_model")
+    assert loaded.card["labels_key"] == "labels" and loaded.card["coarse_of"]["label_2"] == "other"
+    out = annotate(query, tmp_path / "ref_model", map_epochs=2)
+    assert list(out.obs_names) == list(query.obs_names)
+    assert set(out.obs["fadvi_prediction"]) <= {"label_0", "label_1", "label_2"}
+
+
+def test_a_model_without_labels_cannot_be_a_reference():
+    from fadvi_core import FADVI
+
+    reference, _, _ = _split(_synthetic())
+    FADVI.setup_anndata(reference, batch_key="batch")
+    model = FADVI(reference)
+    model.train(max_epochs=1)
+    with pytest.raises(ValueError, match="without cell-type labels"):
+        ReferenceModel.from_model(model)
