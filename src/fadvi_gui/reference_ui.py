@@ -1,4 +1,5 @@
-"""The reference annotation's part of the main window: File > Annotate with Reference... and its wiring.
+"""The reference annotation's part of the main window: File > Annotate with Reference..., File >
+Save as Reference Model... and their wiring.
 
 :func:`install_reference` adds the menu entry (after Open Demo Data), builds the
 :class:`~fadvi_gui.wiring.reference.ReferenceWiring` and keeps the entry enabled only while data
@@ -23,6 +24,7 @@ class ReferenceUi:
     """What :func:`install_reference` added to a window."""
 
     action: QAction
+    save_action: QAction
     wiring: ReferenceWiring
 
 
@@ -39,13 +41,22 @@ def install_reference(window: MainWindow) -> ReferenceUi:
     after_demo = actions[actions.index(window.demo_action) + 1]
     window.file_menu.insertAction(after_demo, action)
 
+    save_action = QAction("Save as R&eference Model...", window)
+    save_action.setToolTip("Keep the trained model as a reference (with its model card) that "
+                           "other files can be annotated from in seconds.")
+    save_action.triggered.connect(lambda _checked=False: wiring.ask_and_save_reference())
+    actions = window.file_menu.actions()
+    window.file_menu.insertAction(actions[actions.index(window.save_model_action) + 1], save_action)
+
     def refresh(*_args: object) -> None:
         action.setEnabled(wiring.can_annotate)
+        save_action.setEnabled(wiring.can_save_reference)
 
     session.data_loaded.connect(refresh)
     session.busy_changed.connect(refresh)
+    session.model_trained.connect(refresh)
     refresh()
-    return ReferenceUi(action, wiring)
+    return ReferenceUi(action, save_action, wiring)
 
 
 __all__ = ["ReferenceUi", "install_reference"]

@@ -257,3 +257,40 @@ def test_a_reference_model_folder_shows_its_card_and_maps_the_query(qtbot, windo
     assert list(written.obs_names) == list(anndata.read_h5ad(query_path).obs_names)
     assert {"fadvi_prediction", "fadvi_agreement", "fadvi_prediction_resolved"} <= set(written.obs)
     assert np.mean(written.obs["fadvi_prediction"].astype(str).to_numpy() == truth.to_numpy()) > 0.7
+
+
+def test_a_model_trained_in_the_app_is_saved_as_a_reference_and_annotates(qtbot, window, split,
+                                                                          tmp_path):
+    from fadvi_core import ReferenceModel
+
+    reference_path, query_path, truth = split
+    session = window.session
+    window.open_file(reference_path)
+    wait_checked(qtbot, window)
+    assert session.choices.labels_key == "cell_type"
+    save = window.reference_ui.save_action
+    assert not save.isEnabled()  # no model yet
+    panel = window.training_panel
+    set_fast_model(panel, epochs=30)
+    panel.inputs["n_hidden"].setValue(64)
+    panel.inputs["n_latent_l"].setValue(10)
+    panel.batch_spin.setValue(128)
+    panel.train_button.click()
+    qtbot.waitUntil(lambda: session.model is not None and _idle(window), timeout=300_000)
+    assert save.isEnabled() and save in window.file_menu.actions()
+    folder = tmp_path / "app_reference"
+    window.ask_save_path = lambda *_args: str(folder)
+    save.trigger()
+    qtbot.waitUntil(lambda: (folder / keys.CARD_FILE).is_file() and _idle(window), timeout=120_000)
+    card = ReferenceModel.load(folder).card
+    assert card["labels_key"] == "cell_type" and card["data"]["name"] == reference_path.name
+    assert sum(card["classes"].values()) == anndata.read_h5ad(reference_path).n_obs
+    window.open_file(query_path)
+    wait_checked(qtbot, window)
+    _open_and_join(qtbot, window, folder / keys.CARD_FILE).ok_button.click()
+    qtbot.waitUntil(lambda: session.reference.active and session.latents is not None
+                    and _idle(window), timeout=120_000)
+    qtbot.mouseClick(window.predictions_panel.predict_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: _idle(window) and PREDICTION_KEY in session.adata.obs, timeout=120_000)
+    predicted = session.adata.obs[PREDICTION_KEY].astype(str).to_numpy()
+    assert np.mean(predicted == truth.to_numpy()) > 0.7

@@ -141,6 +141,25 @@ def query_results(state: ReferenceState, model: Any, *, seed: int = 0) -> AnnDat
     return state.reference_model.annotation(model, state.query, state.genes, seed=seed)
 
 
+def save_reference_model(control: Control, model: Any, folder: str | os.PathLike, *,
+                         source: str | os.PathLike | None = None,
+                         coarse_labels_key: str | None = None) -> Path:
+    """Write ``model`` as a reference model (weights, card, reference cells) into ``folder``.
+
+    Raises
+    ------
+    ValueError
+        When the model has no labels or uses covariates (the message says why).
+    """
+    reserve_core_for_ui()
+    folder = Path(folder)
+    reference = fadvi_core.ReferenceModel.from_model(
+        model, coarse_labels_key=coarse_labels_key,
+        source=source if source is not None and Path(source).is_file() else None)
+    reference.save(folder, overwrite=True)
+    return folder
+
+
 def second_opinion(control: Control, state: ReferenceState, model: Any, adata: AnnData
                    ) -> pd.DataFrame:
     """The resolved prediction, the reference's kNN vote and their agreement with the app's
@@ -204,4 +223,4 @@ def save_query_annotation(control: Control, state: ReferenceState, adata: AnnDat
 
 __all__ = ["MAP_EPOCHS", "ReadReference", "join_reference", "map_onto_reference", "model_folder",
            "query_annotated", "query_results", "read_reference", "save_query_annotation",
-           "second_opinion"]
+           "save_reference_model", "second_opinion"]

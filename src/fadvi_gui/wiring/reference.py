@@ -15,6 +15,7 @@ from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QWidget
 
 from fadvi_gui.dialogs_reference import ReferenceDialog
+from fadvi_gui.model.reference import COARSE_KEY
 from fadvi_gui.session import JobKind
 
 if TYPE_CHECKING:
@@ -89,6 +90,44 @@ class ReferenceWiring(QObject):
             return
         job = self.session.reference.read(path)
         job.succeeded.connect(self._on_read_job_succeeded)
+
+    @property
+    def can_save_reference(self) -> bool:
+        """True when the session's model has labels and nothing rewrites it."""
+        model = self.session.model
+        return (model is not None and bool(getattr(model, "label_classes", None))
+                and self.session.blocker(JobKind.MODEL_IO) is None)
+
+    def ask_and_save_reference(self) -> None:
+        """Ask for a folder name, then save the session's model there as a reference model."""
+        if not self.can_save_reference:
+            self.prompts.show_error("Train a model with cell-type labels first; it then becomes "
+                                    "a reference that other files can be annotated from.")
+            return
+        source = self.session.path
+        stem = source.name.split(".")[0] if source is not None else "fadvi"
+        chosen = self.prompts.ask_save_path("Save as reference model: name its folder",
+                                            f"{stem}_reference", "Folder (*)")
+        if chosen:
+            self.save_reference(chosen)
+
+    def save_reference(self, folder: str | Path) -> None:
+        """Write the session's model, its card and its reference cells into ``folder``."""
+        from fadvi_gui.tasks.reference import save_reference_model
+
+        session = self.session
+        coarse = self._coarse_column()
+        job = session.run_job(JobKind.MODEL_IO, f"Saving the reference model {Path(folder).name}",
+                              save_reference_model, session.model, folder, source=session.path,
+                              coarse_labels_key=coarse)
+        job.succeeded.connect(lambda written: self.prompts.status(
+            f"Reference model saved: {written}. Annotate other files from it with File > "
+            "Annotate with Reference... (pick its reference_card.json).", 12000))
+
+    def _coarse_column(self) -> str | None:
+        """The coarse label column to record: the joined reference's, or none."""
+        adata = self.session.adata
+        return COARSE_KEY if adata is not None and COARSE_KEY in adata.obs else None
 
     # ------------------------------------------------------------------- slots
     def _on_read_job_succeeded(self, read: ReadReference) -> None:
