@@ -112,6 +112,7 @@ def coarse_labels(fine: pd.Series, coarse: pd.Series) -> dict[str, str]:
 
 
 def batch_names(adata: AnnData, key: str | None, prefix: str, what: str, flag: str) -> np.ndarray:
+    """Each cell's batch as ``prefix + value`` (``prefix + "all"`` without a batch column)."""
     column = _column(adata, key, what, flag)
     if column is None:
         return np.full(adata.n_obs, f"{prefix}all", dtype=object)
@@ -134,14 +135,14 @@ def joint_data(query: AnnData, reference: AnnData, *, labels_key: str,
     labels = _labels(reference, labels_key)
     keep = (labels != UNLABELLED).to_numpy()
     ref_batches = batch_names(reference, reference_batch_key, "reference: ", "reference",
-                           "--reference-batch-key (reference_batch_key)")
+                              "--reference-batch-key (reference_batch_key)")
     query_batches = batch_names(query, batch_key, "query: ", "data", "--batch-key (batch_key)")
     coarse = _column(reference, coarse_labels_key, "reference", "--coarse-labels-key")
     genes = match_genes(reference, query)
     check_counts(reference, reference_layer, "reference")
     check_counts(query, layer, "data")
     ref_counts = sparse.csr_matrix(counts_of(reference, reference_layer, "reference",
-                                           "--reference-layer"), dtype=np.float32)
+                                             "--reference-layer"), dtype=np.float32)
     query_counts = sparse.csr_matrix(counts_of(query, layer, "data", "--layer"), dtype=np.float32)
     ref_counts = ref_counts[keep][:, genes.reference_index]
     query_counts = query_counts[:, genes.query_index]
