@@ -80,8 +80,8 @@ def annotate(query: AnnData, reference, *, labels_key: str | None = None,
              layer: str | None = None, reference_layer: str | None = None,
              coarse_labels_key: str | None = None, n_top_genes: int | None = ref.DEFAULT_GENES,
              time_budget_s: float = DEFAULT_TIME_BUDGET_S, max_epochs: int | None = None,
-             map_epochs: int | None = None, seed: int = 0, progress_callback=None,
-             should_stop=None) -> AnnData:
+             map_epochs: int | None = None, method: str = "joint", seed: int = 0,
+             progress_callback=None, should_stop=None) -> AnnData:
     """Annotate ``query``'s cells from a labelled reference; return an annotated copy.
 
     Parameters
@@ -102,7 +102,11 @@ def annotate(query: AnnData, reference, *, labels_key: str | None = None,
     n_top_genes
         Variable genes chosen on the reference among the shared genes.
     time_budget_s, max_epochs
-        Limits of joint training. ``map_epochs`` is the passes of query mapping.
+        Limits of training. ``map_epochs`` is the passes of query mapping.
+    method
+        With an AnnData reference: ``"joint"`` trains on reference and query together;
+        ``"map"`` trains a `ReferenceModel` on the reference alone, then maps the query onto it
+        (steadier where the two differ in their cell-type mix; ``benchmarks/results/reference.md``).
     seed
         Random seed; the same seed and inputs give the same result.
 
@@ -140,6 +144,19 @@ def annotate(query: AnnData, reference, *, labels_key: str | None = None,
                                   progress_callback=progress_callback, should_stop=should_stop)
     if labels_key is None:
         raise ValueError("Name the reference's cell-type column (labels_key=...).")
+    if method not in ("joint", "map"):
+        raise ValueError(f"method={method!r}: use 'joint' or 'map'.")
+    if method == "map":
+        model = ReferenceModel.train(
+            reference, labels_key=labels_key, reference_batch_key=reference_batch_key,
+            reference_layer=reference_layer, coarse_labels_key=coarse_labels_key,
+            n_top_genes=n_top_genes, time_budget_s=time_budget_s, max_epochs=max_epochs,
+            seed=seed, progress_callback=progress_callback, should_stop=should_stop)
+        out = model.annotate(query, batch_key=batch_key, layer=layer, seed=seed,
+                             max_epochs=map_epochs or MAP_EPOCHS)
+        if source is not None:
+            out.uns["fadvi"]["reference"] |= source
+        return out
     joint = ref.joint_data(query, reference, labels_key=labels_key,
                            reference_batch_key=reference_batch_key, batch_key=batch_key,
                            layer=layer, reference_layer=reference_layer,

@@ -39,7 +39,8 @@ def _annotate(args: argparse.Namespace) -> None:
         reference_batch_key=args.reference_batch_key, batch_key=args.batch_key, layer=args.layer,
         reference_layer=args.reference_layer, coarse_labels_key=args.coarse_labels_key,
         n_top_genes=args.n_top_genes, time_budget_s=args.time_budget, max_epochs=args.max_epochs,
-        map_epochs=args.map_epochs, seed=args.seed, progress_callback=_print_epochs)
+        map_epochs=args.map_epochs, method=args.method, seed=args.seed,
+        progress_callback=_print_epochs)
     record = annotated.uns["fadvi"]
     record["settings"]["inputs"] = {"data": str(args.data), "reference": str(args.reference)}
     genes = record["genes"]
@@ -109,6 +110,10 @@ def add_annotate_command(commands) -> None:
     annotate.add_argument("--map-epochs", type=int, default=None,
                           help="passes over QUERY when mapping onto a reference model "
                                "(default: 10)")
+    annotate.add_argument("--method", choices=("joint", "map"), default="joint",
+                          help="with an .h5ad reference: joint trains on both files together; "
+                               "map trains on the reference alone, then maps QUERY onto it "
+                               "(default: %(default)s)")
     _shared_options(annotate)
     annotate.set_defaults(run=_annotate)
 

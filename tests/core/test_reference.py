@@ -209,3 +209,15 @@ def test_a_model_without_labels_cannot_be_a_reference():
     model.train(max_epochs=1)
     with pytest.raises(ValueError, match="without cell-type labels"):
         ReferenceModel.from_model(model)
+
+
+def test_method_map_trains_on_the_reference_then_maps(tmp_path):
+    reference, query, _ = _split(_synthetic())
+    path = tmp_path / "ref.h5ad"
+    reference.write_h5ad(path)
+    out = annotate(query, path, labels_key="labels", method="map", max_epochs=2, map_epochs=2)
+    record = out.uns["fadvi"]
+    assert record["settings"]["mode"] == "mapping onto a reference model"
+    assert record["reference"]["name"] == "ref.h5ad" and len(record["reference"]["sha256"]) == 64
+    with pytest.raises(ValueError, match="use 'joint' or 'map'"):
+        annotate(query, reference, labels_key="labels", method="both")
