@@ -245,6 +245,8 @@ def test_a_reference_model_folder_shows_its_card_and_maps_the_query(qtbot, windo
                     and _idle(window), timeout=120_000)
     assert session.adata.n_obs == N_QUERY and session.model is not None
     assert "shared genes" in window.data_panel.reference_label.text()
+    assert any("nothing to train: press Predict labels" in p.message for p in session.problems)
+    assert not any(p.code == "single_class" for p in session.problems)
     qtbot.mouseClick(window.predictions_panel.predict_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: _idle(window) and PREDICTION_KEY in session.adata.obs, timeout=120_000)
     predicted = session.adata.obs[PREDICTION_KEY].astype(str).to_numpy()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtCore import QObject, Signal
 
 from fadvi_gui.model.keys import PREDICTION_KEY
-from fadvi_gui.model.reference import ReferenceState, query_view
+from fadvi_gui.model.reference import MAPPED, ReferenceState, query_view
 from fadvi_gui.session.jobs import JobKind
 from fadvi_gui.tasks import reference as reference_tasks
 
@@ -99,6 +99,21 @@ class ReferenceAnnotation(QObject):
         job = session.run_job(JobKind.TRUST, "Asking the reference's nearest cells",
                               reference_tasks.second_opinion, self.state, session.model, adata)
         job.succeeded.connect(session.write_obs_columns)
+
+    def explain_problems(self, problems: list) -> list:
+        """With data mapped onto a reference model, say why training is off: the data's cells
+        are unlabelled by design, and predictions need no training."""
+        if self.state is None or self.state.mode != MAPPED:
+            return problems
+        from fadvi_core import InputProblem
+
+        return [InputProblem(
+            "mapped_no_training", "error",
+            "Your cells are mapped onto the reference model, so there is nothing to train: "
+            "press Predict labels.",
+            "To train a new model on your data and the reference together, annotate from the "
+            "labelled .h5ad instead.", dict(p.detail)) if p.code == "single_class" else p
+            for p in problems]
 
     def query(self) -> AnnData:
         """The data as it was opened (not the joint data of an earlier reference)."""

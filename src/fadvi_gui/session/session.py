@@ -302,7 +302,7 @@ class Session(QObject):
     def _on_check_succeeded(self, generation: int, problems: list) -> None:
         if generation != self._check_generation:
             return
-        self.problems = problems
+        self.problems = problems = self.reference.explain_problems(problems)
         self.checks_current = True
         self.problems_changed.emit(problems)
 

@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
 from superqt import QCollapsible
 
 from fadvi_gui.model.choices import NO_UNLABELLED, X_LAYER, DataChoices
+from fadvi_gui.model.keys import SCVI_PREFIX
 from fadvi_gui.panels.data import _obs_columns as cols
 from fadvi_gui.panels.data._problem_list import ProblemList
 
@@ -190,7 +191,8 @@ class DataPanel(QWidget):
         """
         self._obs = adata.obs
         layers = [str(k) for k in adata.layers.keys()]
-        obs_names = ", ".join(map(str, adata.obs.columns)) or "none"
+        shown = [str(c) for c in adata.obs.columns if not str(c).startswith(SCVI_PREFIX)]
+        obs_names = ", ".join(shown) or "none"  # the engine's own registration columns hidden
         self.summary_label.setText(
             f"<b>{name}</b><br>{adata.n_obs:,} cells x {adata.n_vars:,} genes<br>"
             f"Layers: {', '.join([X_LAYER, *layers])}<br>Cell columns: {obs_names}"
