@@ -13,6 +13,7 @@ from pathlib import Path
 import anndata
 
 from ._defaults import DEFAULT_TIME_BUDGET_S
+from ._reference_model import MAP_EPOCHS
 
 
 def _annotate(args: argparse.Namespace) -> None:
@@ -109,7 +110,7 @@ def add_annotate_command(commands) -> None:
                           help="the reference's raw-count layer (default: X)")
     annotate.add_argument("--map-epochs", type=int, default=None,
                           help="passes over QUERY when mapping onto a reference model "
-                               "(default: 10)")
+                               f"(default: {MAP_EPOCHS})")
     annotate.add_argument("--method", choices=("joint", "map"), default="joint",
                           help="with an .h5ad reference: joint trains on both files together; "
                                "map trains on the reference alone, then maps QUERY onto it "

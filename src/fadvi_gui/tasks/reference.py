@@ -30,10 +30,6 @@ if TYPE_CHECKING:
     from fadvi_core import TrainingProgress
     from fadvi_gui.tasks._control import Control
 
-#: Passes over the query when mapping it onto a reference model (only its batch weights learn).
-MAP_EPOCHS = 10
-
-
 def model_folder(path: str | os.PathLike) -> Path | None:
     """The reference model folder ``path`` names (the folder, or its ``reference_card.json``), or None."""
     p = Path(path)
@@ -102,7 +98,7 @@ def join_reference(control: Control, query: AnnData, read: ReadReference, *, lab
 
 
 def map_onto_reference(control: Control, query: AnnData, read: ReadReference, *,
-                       batch_key: str | None, layer: str | None, max_epochs: int = MAP_EPOCHS
+                       batch_key: str | None, layer: str | None, max_epochs: int | None = None
                        ) -> tuple[ReferenceState, Any]:
     """Put ``query`` on the reference model's genes and map it (only its batch weights learn).
 
@@ -118,8 +114,9 @@ def map_onto_reference(control: Control, query: AnnData, read: ReadReference, *,
     def on_progress(progress: TrainingProgress) -> None:
         control.report(progress, force=progress.epoch_end)
 
-    model = reference.map(data, max_epochs=max_epochs, progress_callback=on_progress,
-                          should_stop=control.should_stop)
+    epochs = {} if max_epochs is None else {"max_epochs": max_epochs}  # None: the engine's
+    model = reference.map(data, progress_callback=on_progress, should_stop=control.should_stop,
+                          **epochs)
     state = ReferenceState(query=query, data=data, mode=MAPPED, reference_name=read.path.name,
                            source=dict(read.source or {}), genes_text=match.describe(),
                            n_shared=int(match.n_shared), query_batch_key=batch_key,
@@ -221,6 +218,6 @@ def save_query_annotation(control: Control, state: ReferenceState, adata: AnnDat
     return fadvi_core.write_atomically(target, lambda tmp: out.write_h5ad(tmp), create_folder=False)
 
 
-__all__ = ["MAP_EPOCHS", "ReadReference", "join_reference", "map_onto_reference", "model_folder",
+__all__ = ["ReadReference", "join_reference", "map_onto_reference", "model_folder",
            "query_annotated", "query_results", "read_reference", "save_query_annotation",
            "save_reference_model", "second_opinion"]
